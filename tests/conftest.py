@@ -1,0 +1,4 @@
+"""Shared pytest configuration: the fixtures that start real services live in
+tests/fixtures/ and are loaded here as plugins."""
+
+pytest_plugins: list[str] = []
