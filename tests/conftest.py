@@ -1,4 +1,7 @@
 """Shared pytest configuration: the fixtures that start real services live in
 tests/fixtures/ and are loaded here as plugins."""
 
-pytest_plugins: list[str] = []
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.mosquitto",
+]
