@@ -8,10 +8,31 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap test check fmt lint typecheck
+# Settings passed through to the deploy tooling (see `python -m deploy --help`).
+export ORCHESTRALINK_STATE TARGET EDGE_PORT MQTT_PORT MQTT_WS_PORT MACHINES C
+
+.PHONY: help bootstrap test check fmt lint typecheck deploy-local status logs watch down clean
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deploy-local: bootstrap ## build, start and deploy the whole stack, then print where it is
+	$(BIN)/python -m deploy up
+
+status: bootstrap ## each component's health and the reading count
+	@$(BIN)/python -m deploy status
+
+logs: bootstrap ## follow all logs, or one: make logs C=simulator (or localcloud, mosquitto, ingest, api)
+	@$(BIN)/python -m deploy logs $(C)
+
+watch: bootstrap ## redeploy changes under functions/ to the running stack within 2 s
+	$(BIN)/python -m deploy watch
+
+down: ## stop everything, keep the data
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy down; fi
+
+clean: ## stop everything and delete the state folder
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy clean; else rm -rf $${ORCHESTRALINK_STATE:-.state}; fi
 
 bootstrap: ## install Python packages and Mosquitto (skips what is up to date)
 	@infrastructure/scripts/bootstrap.sh all

@@ -1,0 +1,198 @@
+"""`sam build` for OrchestraLink, without SAM CLI and without Docker.
+
+Each `AWS::Serverless::Function` and `AWS::Serverless::LayerVersion` of the
+template is built into the state folder: its source folder copied, and the
+packages of its `requirements.txt` installed beside it as Linux wheels for the
+function's runtime (what Lambda runs, on AWS and in the local cloud; pip picks
+manylinux wheels with --platform, so a macOS laptop builds the same artifact).
+A build is skipped when the hash of its inputs (source files, requirements,
+runtime) has not changed. The result is a zip per resource, deterministic
+(fixed timestamps and order), so unchanged code keeps its S3 key and
+CloudFormation sees nothing to update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+from deploy.errors import DeployError
+
+logger = logging.getLogger(__name__)
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".chalice"}
+_SKIP_SUFFIXES = {".pyc", ".pyo"}
+_PLATFORMS = {
+    "x86_64": [
+        "manylinux2014_x86_64",
+        "manylinux_2_17_x86_64",
+        "manylinux_2_28_x86_64",
+    ],
+    "arm64": [
+        "manylinux2014_aarch64",
+        "manylinux_2_17_aarch64",
+        "manylinux_2_28_aarch64",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One built function or layer: its zip and the hash naming it."""
+
+    logical_id: str
+    kind: str  # "function" or "layer"
+    source: Path
+    zip_path: Path
+    sha256: str
+    rebuilt: bool
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """The template as plain JSON-able data (intrinsic tags become dicts)."""
+    try:
+        node = cfn_yaml.loads(path.read_text())
+    except Exception as error:
+        raise DeployError(
+            f"{path} is not a valid CloudFormation template: {error}; "
+            "run `make check` (cfn-lint) to see where"
+        ) from error
+    data: dict[str, Any] = json.loads(json.dumps(node))
+    return data
+
+
+def _source_files(root: Path) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        if any(part in _SKIP_NAMES for part in path.relative_to(root).parts):
+            continue
+        if path.is_file() and path.suffix not in _SKIP_SUFFIXES:
+            yield path
+
+
+def inputs_hash(source: Path, runtime: str, architecture: str) -> str:
+    digest = hashlib.sha256(f"{runtime}|{architecture}|v1".encode())
+    for path in _source_files(source):
+        digest.update(str(path.relative_to(source)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _pip_install(requirements: Path, target: Path, runtime: str, arch: str) -> None:
+    version = runtime.removeprefix("python")
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet",
+        "--disable-pip-version-check", "--no-compile",
+        "--target", str(target), "--requirement", str(requirements),
+        "--implementation", "cp", "--python-version", version, "--only-binary=:all:",
+        "--upgrade",
+    ]  # fmt: skip
+    for platform in _PLATFORMS[arch]:
+        command += ["--platform", platform]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DeployError(
+            f"installing {requirements} for {runtime}/{arch} failed:\n"
+            f"{result.stderr.strip()[-2000:]}\n"
+            "Check the pins in that file exist as Linux wheels on PyPI."
+        )
+
+
+def _has_requirements(path: Path) -> bool:
+    if not path.exists():
+        return False
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return any(lines)
+
+
+def _write_zip(root: Path, zip_path: Path) -> str:
+    """A reproducible zip of a folder; returns its SHA-256."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = zip_path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in _source_files(root):
+            info = zipfile.ZipInfo(str(path.relative_to(root)), _ZIP_EPOCH)
+            info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    tmp.replace(zip_path)
+    return hashlib.sha256(zip_path.read_bytes()).hexdigest()
+
+
+class Builder:
+    """Builds every function and layer of a template into `build_dir`."""
+
+    def __init__(self, repo_dir: Path, build_dir: Path) -> None:
+        self.repo_dir = repo_dir
+        self.build_dir = build_dir
+
+    def build(self, template: dict[str, Any]) -> list[Artifact]:
+        globals_ = template.get("Globals", {}).get("Function", {})
+        artifacts = []
+        for logical_id, resource in template.get("Resources", {}).items():
+            kind = {
+                "AWS::Serverless::Function": "function",
+                "AWS::Serverless::LayerVersion": "layer",
+            }.get(resource.get("Type"))
+            if kind is None:
+                continue
+            props = resource.get("Properties", {})
+            uri = props.get("CodeUri" if kind == "function" else "ContentUri")
+            if not isinstance(uri, str) or uri.startswith("s3://"):
+                continue
+            if kind == "function":
+                runtime = props.get("Runtime", globals_.get("Runtime", "python3.11"))
+                arches = props.get("Architectures", globals_.get("Architectures"))
+            else:
+                metadata = resource.get("Metadata", {})
+                runtime = (
+                    metadata.get("BuildMethod")
+                    or (props.get("CompatibleRuntimes") or ["python3.11"])[0]
+                )
+                arches = props.get("CompatibleArchitectures")
+            arch = (arches or ["x86_64"])[0]
+            artifacts.append(
+                self._build_one(logical_id, kind, self.repo_dir / uri, runtime, arch)
+            )
+        return artifacts
+
+    def _build_one(
+        self, logical_id: str, kind: str, source: Path, runtime: str, arch: str
+    ) -> Artifact:
+        if not source.is_dir():
+            raise DeployError(f"{logical_id}: code folder {source} does not exist")
+        if arch not in _PLATFORMS:
+            raise DeployError(f"{logical_id}: architecture {arch} is not x86_64/arm64")
+        digest = inputs_hash(source, runtime, arch)
+        out_dir = self.build_dir / logical_id
+        zip_path = self.build_dir / f"{logical_id}.zip"
+        stamp = self.build_dir / f"{logical_id}.inputs"
+        if zip_path.exists() and stamp.exists() and stamp.read_text() == digest:
+            sha = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+            return Artifact(logical_id, kind, source, zip_path, sha, rebuilt=False)
+
+        logger.info("building %s %s (%s, %s)", kind, logical_id, runtime, arch)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        shutil.copytree(
+            source, out_dir, ignore=shutil.ignore_patterns(*_SKIP_NAMES, "*.pyc")
+        )
+        requirements = source / "requirements.txt"
+        if _has_requirements(requirements):
+            # A layer's packages go under python/, where Lambda puts /opt/python
+            # on sys.path; a function's go beside its handler.
+            target = out_dir / "python" if kind == "layer" else out_dir
+            _pip_install(requirements, target, runtime, arch)
+        sha = _write_zip(out_dir, zip_path)
+        stamp.write_text(digest)
+        return Artifact(logical_id, kind, source, zip_path, sha, rebuilt=True)

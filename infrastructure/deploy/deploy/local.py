@@ -1,0 +1,224 @@
+"""`make deploy-local`: from a fresh clone to the running stack.
+
+Services start under supervisord, the template is built and deployed into
+the local cloud through CloudFormation, the database is migrated, the
+dashboard uploaded and the simulator started; the command returns once the
+first readings can be queried through the API, and prints where things are.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from deploy import credentials, frontend, services
+from deploy.build import Builder, load_template
+from deploy.config import StackConfig
+from deploy.errors import DeployError
+from deploy.ports import check_ports_free
+from deploy.stack import (
+    deploy_stack,
+    point_at_artifacts,
+    stack_outputs,
+    upload_artifacts,
+)
+from deploy.supervisor import Supervisor
+
+Log = Callable[[str], None]
+
+
+def aws_client(config: StackConfig, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=config.endpoint_url,
+        region_name=config.region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 (the local cloud takes any key)
+        config=Config(retries={"max_attempts": 2}, read_timeout=120),
+    )
+
+
+@dataclass
+class Endpoints:
+    dashboard_url: str
+    api_url: str
+    mqtt_url: str
+    mqtt_ws_url: str
+    database: str
+    endpoint_url: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("Dashboard", self.dashboard_url),
+            ("API", self.api_url),
+            ("OpenAPI", self.api_url.rstrip("/") + "/openapi.json"),
+            ("MQTT (TCP)", self.mqtt_url),
+            ("MQTT (WebSockets)", self.mqtt_ws_url),
+            ("Database", self.database),
+            ("AWS endpoint", self.endpoint_url),
+        ]
+
+
+def start_services(config: StackConfig, log: Log) -> dict[str, str]:
+    """Mosquitto and the local cloud under supervisord; returns broker passwords."""
+    supervisor = Supervisor(config)
+    already = supervisor.running()
+    if not already:
+        check_ports_free(
+            config.bind,
+            {
+                "EDGE_PORT": config.edge_port,
+                "MQTT_PORT": config.mqtt_port,
+                "MQTT_WS_PORT": config.mqtt_ws_port,
+            },
+        )
+    passwords = credentials.load_or_create(config.credentials_path)
+    services.prepare_mosquitto(config, passwords)
+    log("starting Mosquitto and the local cloud (supervisord)")
+    supervisor.start(services.programs(config, passwords))
+    services.wait_for_port(config.bind, config.mqtt_port, "Mosquitto")
+    services.wait_for_localcloud(config)
+    return passwords
+
+
+def deploy(config: StackConfig, log: Log) -> Endpoints:
+    started = time.monotonic()
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    template = load_template(config.repo_dir / "template.yaml")
+    dist_check = config.repo_dir / "frontend" / "package.json"
+    if dist_check.exists():
+        frontend._npm()  # fail fast on a missing Node before anything starts
+
+    passwords = start_services(config, log)
+
+    log("building functions and layer")
+    artifacts = Builder(config.repo_dir, config.build_dir).build(template)
+    for artifact in artifacts:
+        state = "built" if artifact.rebuilt else "unchanged"
+        log(f"  {artifact.logical_id}: {state}")
+    dist = frontend.build_dashboard(config.repo_dir / "frontend", config.build_dir, log)
+
+    log("deploying template.yaml (CloudFormation)")
+    s3 = aws_client(config, "s3")
+    cfn = aws_client(config, "cloudformation")
+    locations = upload_artifacts(
+        s3, f"{config.stack_name}-artifacts", artifacts, config.region
+    )
+    packaged = point_at_artifacts(template, locations)
+    website_origin = (
+        f"http://{config.stack_name}-dashboard.s3-website.localhost:{config.edge_port}"
+    )
+    deploy_stack(
+        cfn,
+        config.stack_name,
+        packaged,
+        _parameters(config, template, website_origin),
+        progress=lambda line: log(f"  {line}"),
+    )
+    outputs = stack_outputs(cfn, config.stack_name)
+
+    log("migrating the database")
+    _migrate(config, outputs)
+
+    endpoints = _endpoints(config, outputs)
+    if dist is not None:
+        bucket = outputs["DashboardBucketName"]
+        count = frontend.upload_dashboard(
+            s3, bucket, dist, _dashboard_config(config, endpoints, passwords)
+        )
+        log(f"uploaded the dashboard ({count} files) to s3://{bucket}")
+
+    log(f"starting the simulator ({config.machines} machines)")
+    Supervisor(config).start_program("simulator")
+    _wait_for_readings(endpoints.api_url, log)
+    log(f"ready in {time.monotonic() - started:.1f} s")
+    return endpoints
+
+
+def _parameters(
+    config: StackConfig, template: dict[str, Any], origin: str
+) -> dict[str, str]:
+    wanted = {
+        "Stage": "dev",
+        "DashboardOrigin": origin,
+        # Locally, a failed record is retried after seconds, not minutes.
+        "TelemetryVisibilityTimeout": "30",
+    }
+    declared = template.get("Parameters", {})
+    return {key: value for key, value in wanted.items() if key in declared}
+
+
+def _migrate(config: StackConfig, outputs: dict[str, str]) -> None:
+    name = outputs.get("MigrateFunctionName")
+    if not name:
+        raise DeployError("the stack has no MigrateFunctionName output")
+    client = aws_client(config, "lambda")
+    deadline = time.monotonic() + 120
+    while True:
+        response = client.invoke(FunctionName=name, LogType="Tail")
+        payload = response["Payload"].read().decode()
+        if not response.get("FunctionError"):
+            return
+        # The DB instance may still be starting right after the stack is up.
+        if time.monotonic() > deadline:
+            raise DeployError(
+                f"the database migration failed: {payload[:2000]}\n"
+                f"See `make logs C={name}`."
+            )
+        time.sleep(2)
+
+
+def _endpoints(config: StackConfig, outputs: dict[str, str]) -> Endpoints:
+    host = config.bind
+    db = outputs.get("DatabaseEndpoint", "")
+    port = outputs.get("DatabasePort", "")
+    return Endpoints(
+        dashboard_url=outputs.get("DashboardUrl", ""),
+        api_url=outputs.get("ApiUrl", ""),
+        mqtt_url=f"mqtt://{host}:{config.mqtt_port}",
+        mqtt_ws_url=f"ws://{host}:{config.mqtt_ws_port}",
+        database=f"postgresql://{db}:{port}" if db else "",
+        endpoint_url=config.endpoint_url,
+    )
+
+
+def _dashboard_config(
+    config: StackConfig, endpoints: Endpoints, passwords: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "apiUrl": endpoints.api_url,
+        "mqttUrl": endpoints.mqtt_ws_url,
+        "mqttUsername": "dashboard",
+        "mqttPassword": passwords["dashboard"],
+        "target": config.target,
+    }
+
+
+def _wait_for_readings(api_url: str, log: Log, timeout: float = 90) -> None:
+    log("waiting for the first readings to be queryable through the API")
+    deadline = time.monotonic() + timeout
+    url = api_url.rstrip("/") + "/machines"
+    last_error = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+                body = json.loads(response.read())
+            machines = body.get("machines", body) if isinstance(body, dict) else body
+            if machines:
+                log(f"  {len(machines)} machines reporting")
+                return
+        except (OSError, urllib.error.URLError, ValueError) as error:
+            last_error = str(error)
+        time.sleep(1)
+    raise DeployError(
+        f"no readings reached the API within {timeout:.0f} s ({last_error}); "
+        "check `make logs C=simulator` and `make logs C=localcloud`"
+    )

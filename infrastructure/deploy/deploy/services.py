@@ -1,0 +1,125 @@
+"""The stack's long-running processes and how to tell they are healthy."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from deploy import credentials
+from deploy.config import StackConfig
+from deploy.errors import DeployError
+from deploy.supervisor import Program
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(found).exists():
+        raise DeployError(
+            "Mosquitto is not installed: run `make bootstrap` (it installs it with "
+            "apt-get or brew), or install the 'mosquitto' package yourself"
+        )
+    return found
+
+
+def prepare_mosquitto(config: StackConfig, passwords: dict[str, str]) -> Path:
+    """Render mosquitto/mosquitto.conf into the state folder; returns its path."""
+    directory = config.mosquitto_dir
+    (directory / "data").mkdir(parents=True, exist_ok=True)
+    credentials.write_password_file(directory / "passwords", passwords)
+    template = Template((config.repo_dir / "mosquitto" / "mosquitto.conf").read_text())
+    rendered = template.substitute(
+        MQTT_PORT=config.mqtt_port,
+        MQTT_WS_PORT=config.mqtt_ws_port,
+        MQTT_BIND=config.bind,
+        STATE_DIR=config.state_dir,
+        REPO_DIR=config.repo_dir,
+    )
+    path = directory / "mosquitto.conf"
+    path.write_text(rendered)
+    if os.geteuid() == 0:
+        # Started as root, Mosquitto drops to its own user, which must be able
+        # to read its password file and write its persistence folder.
+        try:
+            entry = pwd.getpwnam("mosquitto")
+        except KeyError:
+            pass
+        else:
+            for item in [directory, *directory.rglob("*")]:
+                os.chown(item, entry.pw_uid, entry.pw_gid)
+    return path
+
+
+def programs(config: StackConfig, passwords: dict[str, str]) -> list[Program]:
+    venv = config.venv_bin
+    mqtt_env = {
+        "MQTT_HOST": config.bind,
+        "MQTT_PORT": str(config.mqtt_port),
+        "MQTT_USERNAME": "simulator",
+        "MQTT_PASSWORD": passwords["simulator"],
+    }
+    return [
+        Program(
+            "mosquitto",
+            f"{mosquitto_binary()} -c {config.mosquitto_dir / 'mosquitto.conf'}",
+        ),
+        Program(
+            "localcloud",
+            f"{venv / 'localcloud'} start --host {config.bind} "
+            f"--port {config.edge_port} --state-dir {config.localcloud_dir} "
+            f"--region {config.region} --mqtt-host {config.bind} "
+            f"--mqtt-port {config.mqtt_port} --mqtt-username rules-engine",
+            environment={"LOCALCLOUD_MQTT_PASSWORD": passwords["rules-engine"]},
+            stopwaitsecs=30,
+        ),
+        Program(
+            "simulator",
+            f"{venv / 'python'} -m simulator --machines {config.machines}",
+            autostart=False,
+            environment=mqtt_env,
+        ),
+    ]
+
+
+def wait_for_port(host: str, port: int, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise DeployError(
+                    f"{what} does not listen on {host}:{port} after {timeout:.0f} s; "
+                    "see `make logs` for why"
+                ) from None
+            time.sleep(0.1)
+
+
+def localcloud_health(config: StackConfig, timeout: float = 2) -> dict[str, Any] | None:
+    url = f"{config.endpoint_url}/_localstack/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            body: dict[str, Any] = json.loads(response.read())
+            return body
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def wait_for_localcloud(config: StackConfig, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while localcloud_health(config) is None:
+        if time.monotonic() > deadline:
+            raise DeployError(
+                f"the local cloud did not answer on {config.endpoint_url} after "
+                f"{timeout:.0f} s; see {config.logs_dir / 'localcloud.log'}"
+            )
+        time.sleep(0.2)
