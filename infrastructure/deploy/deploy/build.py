@@ -184,14 +184,15 @@ class Builder:
 
         logger.info("building %s %s (%s, %s)", kind, logical_id, runtime, arch)
         shutil.rmtree(out_dir, ignore_errors=True)
+        # Like `sam build` with BuildMethod python3.x, a layer's folder becomes
+        # python/ in the zip: Lambda unpacks layers into /opt and puts
+        # /opt/python on sys.path. A function's code sits at the zip's root.
+        target = out_dir / "python" if kind == "layer" else out_dir
         shutil.copytree(
-            source, out_dir, ignore=shutil.ignore_patterns(*_SKIP_NAMES, "*.pyc")
+            source, target, ignore=shutil.ignore_patterns(*_SKIP_NAMES, "*.pyc")
         )
         requirements = source / "requirements.txt"
         if _has_requirements(requirements):
-            # A layer's packages go under python/, where Lambda puts /opt/python
-            # on sys.path; a function's go beside its handler.
-            target = out_dir / "python" if kind == "layer" else out_dir
             _pip_install(requirements, target, runtime, arch)
         sha = _write_zip(out_dir, zip_path)
         stamp.write_text(digest)

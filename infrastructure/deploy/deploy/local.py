@@ -151,6 +151,8 @@ def _parameters(
         "DashboardOrigin": origin,
         # Locally, a failed record is retried after seconds, not minutes.
         "TelemetryVisibilityTimeout": "30",
+        # No X-Ray here; PassThrough also turns the Powertools Tracer off.
+        "Tracing": "PassThrough",
     }
     declared = template.get("Parameters", {})
     return {key: value for key, value in wanted.items() if key in declared}
