@@ -4,4 +4,5 @@ tests/fixtures/ and are loaded here as plugins."""
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.mosquitto",
+    "tests.fixtures.localcloud",
 ]
