@@ -1,0 +1,1 @@
+"""The edge: one HTTP endpoint in front of moto and the data planes."""
