@@ -24,7 +24,6 @@ from typing import Any
 
 import psycopg
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -53,9 +52,6 @@ _BODY_PREVIEW = 200
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
-copy_config_to_registered_loggers(
-    source_logger=logger, include={"ingest", "orchestralink"}
-)
 
 # Module level: kept across warm invocations.
 processor = BatchProcessor(
@@ -121,9 +117,16 @@ def _publish(result: WriteResult) -> None:
             extra={"alert": event.to_json_dict(), "topic": event.topic},
         )
     published = publisher.publish(result.alerts)
-    if published.failed:
+    for event, error in published.failures:
+        logger.warning(
+            "cannot publish alert event; the alert is stored",
+            extra={"topic": event.topic, "alert_id": event.alert_id, "error": error},
+        )
+    if published.failures:
         metrics.add_metric(
-            name="AlertPublishFailures", unit=MetricUnit.Count, value=published.failed
+            name="AlertPublishFailures",
+            unit=MetricUnit.Count,
+            value=len(published.failures),
         )
 
 

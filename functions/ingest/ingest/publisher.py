@@ -2,7 +2,8 @@
 
 Publishing happens after the readings are committed, so a failure here must not
 fail the batch: retrying it would store nothing new and open no alert again, so
-the event would be lost anyway. Failures are logged and counted instead.
+the event would be lost anyway. Failures are returned for the handler to log and
+count instead.
 
 The endpoint comes from `IOT_DATA_ENDPOINT` when set (on AWS the account's
 `...-ats.iot.<region>.amazonaws.com`, in the local cloud its edge port);
@@ -13,18 +14,15 @@ regional default).
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestralink.alerts import AlertEvent
-
-logger = logging.getLogger(__name__)
 
 ENDPOINT_ENV = "IOT_DATA_ENDPOINT"
 # A slow broker must not hold the batch (and the function's timeout) hostage.
@@ -36,7 +34,7 @@ _CLIENT_CONFIG = Config(
 @dataclass
 class PublishResult:
     published: int = 0
-    failed: int = 0
+    failures: list[tuple[AlertEvent, str]] = field(default_factory=list)
 
 
 def _endpoint_url() -> str | None:
@@ -75,16 +73,7 @@ class AlertPublisher:
             try:
                 self.client.publish(topic=event.topic, qos=1, payload=payload.encode())
             except (BotoCoreError, ClientError) as error:
-                result.failed += 1
-                logger.warning(
-                    "cannot publish alert event",
-                    extra={
-                        "topic": event.topic,
-                        "alert_id": event.alert_id,
-                        "event": event.event,
-                        "error": str(error),
-                    },
-                )
+                result.failures.append((event, str(error)))
             else:
                 result.published += 1
         return result
