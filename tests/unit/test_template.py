@@ -387,7 +387,7 @@ def test_the_api_has_exactly_the_chalice_apps_routes(
     operations = {key for key in api_operations(resources) if key[1] != "OPTIONS"}
 
     assert operations == routes
-    assert ("/alerts/{id}/ack", "POST") in routes
+    assert ("/alerts/{alert_id}/ack", "POST") in routes
 
 
 def test_every_api_route_proxies_to_the_api_function(
