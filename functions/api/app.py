@@ -40,6 +40,7 @@ from chalicelib.openapi import build_document
 from chalicelib.routing import RouteDoc, api_middleware, documented
 from chalicelib.settings import Settings
 from chalicelib.validation import (
+    EPOCH,
     Interval,
     QuerySpec,
     decode_token,
@@ -89,7 +90,7 @@ def _time_range(
 ) -> tuple[datetime, datetime]:
     """Defaults: `to` is now, `from` one hour before `to`. `from` must precede."""
     end = end if end is not None else now
-    start = start if start is not None else end - DEFAULT_RANGE
+    start = start if start is not None else max(end - DEFAULT_RANGE, EPOCH)
     if start >= end:
         raise BadRequestError(
             "InvalidTimeRange",

@@ -53,6 +53,11 @@ def parse_timestamp(name: str, value: str) -> datetime:
         f"{name} must be an ISO-8601 timestamp such as 2026-12-03T19:58:01Z "
         "(UTC when no offset is given) or milliseconds since the Unix epoch"
     )
+    out_of_range = BadRequestError(
+        "InvalidTimestamp",
+        f"{name} {_show(value)} is outside 1970-01-01 to 9999-12-30; "
+        "give a time in that range",
+    )
     try:
         if _EPOCH_MS_RE.match(value):
             parsed = EPOCH + timedelta(milliseconds=int(value))
@@ -61,16 +66,14 @@ def parse_timestamp(name: str, value: str) -> datetime:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
             parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except OverflowError:
+        raise out_of_range from None
+    except ValueError:
         raise BadRequestError(
             "InvalidTimestamp", f"{hint}; got {_show(value)}"
         ) from None
     if not EPOCH <= parsed <= MAX_TIME:
-        raise BadRequestError(
-            "InvalidTimestamp",
-            f"{name} {_show(value)} is outside 1970-01-01 to 9999-12-30; "
-            "give a time in that range",
-        )
+        raise out_of_range
     return parsed
 
 
