@@ -40,6 +40,7 @@ __all__ = [
     "MappingStats",
     "SqsEventSourceService",
     "install",
+    "install_mapping_status",
     "install_queue_model",
     "last_processing_result",
     "queue_model_installed",

@@ -200,6 +200,7 @@ class MappingRunner:
         batch, self._carry = self._carry[:batch_size], self._carry[batch_size:]
         size = sum(record_size(message) for message in batch)
         deadline = time.monotonic() + window if batch else None
+        seen = {message.id: index for index, message in enumerate(batch)}
         while len(batch) < batch_size and not self._stopping.is_set():
             if deadline is None:
                 wait = _POLL_SLICE
@@ -208,11 +209,17 @@ class MappingRunner:
             count = min(batch_size - len(batch), _RECEIVE_CHUNK)
             received = self._receive(queue, count, wait)
             for message in received:
+                if message.id in seen:
+                    # Visible again (and received again) before the window
+                    # closed: only the newest receipt handle is worth keeping.
+                    batch[seen[message.id]] = message
+                    continue
                 grown = size + record_size(message)
                 if grown > PAYLOAD_LIMIT and batch:
                     self._carry.append(message)
                     self._carry_queue = queue
                 else:
+                    seen[message.id] = len(batch)
                     batch.append(message)
                     size = grown
             if self._carry:
