@@ -244,7 +244,8 @@ def build_fleet(
     by_id = dict(fleet)
     planned: dict[str, list[Incident]] = {machine_id: [] for machine_id in by_id}
     for entry in schedule:
-        planned[entry.machine_id].append(_bind(entry, by_id))
+        incident = _bind(entry, by_id)
+        planned[incident.machine_id].append(incident)
     return [
         Machine(
             machine_id,
