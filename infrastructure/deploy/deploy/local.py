@@ -149,6 +149,7 @@ def _parameters(
     wanted = {
         "Stage": "dev",
         "DashboardOrigin": origin,
+        "DashboardBucketName": f"{config.stack_name}-dashboard",
         # Locally, a failed record is retried after seconds, not minutes.
         "TelemetryVisibilityTimeout": "30",
         # No X-Ray here; PassThrough also turns the Powertools Tracer off.
