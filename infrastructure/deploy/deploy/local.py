@@ -8,6 +8,7 @@ first readings can be queried through the API, and prints where things are.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import urllib.error
@@ -135,6 +136,10 @@ def deploy(config: StackConfig, log: Log) -> Endpoints:
             s3, bucket, dist, _dashboard_config(config, endpoints, passwords)
         )
         log(f"uploaded the dashboard ({count} files) to s3://{bucket}")
+
+    (config.state_dir / "endpoints.json").write_text(
+        json.dumps(dataclasses.asdict(endpoints), indent=2)
+    )
 
     log(f"starting the simulator ({config.machines} machines)")
     Supervisor(config).start_program("simulator")
