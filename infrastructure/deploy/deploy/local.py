@@ -85,8 +85,18 @@ def start_services(config: StackConfig, log: Log) -> dict[str, str]:
     services.prepare_mosquitto(config, passwords)
     log("starting Mosquitto and the local cloud (supervisord)")
     supervisor.start(services.programs(config, passwords))
-    services.wait_for_port(config.bind, config.mqtt_port, "Mosquitto")
-    services.wait_for_localcloud(config)
+    services.wait_for_program(
+        supervisor,
+        config,
+        "mosquitto",
+        lambda: services.port_open(config.bind, config.mqtt_port),
+    )
+    services.wait_for_program(
+        supervisor,
+        config,
+        "localcloud",
+        lambda: services.localcloud_health(config) is not None,
+    )
     return passwords
 
 

@@ -10,6 +10,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from deploy import credentials
 from deploy.config import StackConfig
 from deploy.errors import DeployError
-from deploy.supervisor import Program
+from deploy.supervisor import Program, Supervisor
 
 
 def mosquitto_binary() -> str:
@@ -89,21 +90,6 @@ def programs(config: StackConfig, passwords: dict[str, str]) -> list[Program]:
     ]
 
 
-def wait_for_port(host: str, port: int, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise DeployError(
-                    f"{what} does not listen on {host}:{port} after {timeout:.0f} s; "
-                    "see `make logs` for why"
-                ) from None
-            time.sleep(0.1)
-
-
 def localcloud_health(config: StackConfig, timeout: float = 2) -> dict[str, Any] | None:
     url = f"{config.endpoint_url}/_localstack/health"
     try:
@@ -114,12 +100,39 @@ def localcloud_health(config: StackConfig, timeout: float = 2) -> dict[str, Any]
         return None
 
 
-def wait_for_localcloud(config: StackConfig, timeout: float = 60) -> None:
+def log_tail(path: Path, lines: int = 25) -> str:
+    if not path.exists():
+        return "(no log yet)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_for_program(
+    supervisor: Supervisor,
+    config: StackConfig,
+    name: str,
+    ready: Callable[[], bool],
+    timeout: float = 60,
+) -> None:
+    """Wait until `ready()`; fail at once, with its log, if the program died."""
     deadline = time.monotonic() + timeout
-    while localcloud_health(config) is None:
+    while not ready():
+        state = supervisor.state_of(name)
+        log = config.logs_dir / f"{name}.log"
+        if state in ("FATAL", "EXITED", "BACKOFF"):
+            raise DeployError(
+                f"{name} failed to start ({state}); the end of {log}:\n{log_tail(log)}"
+            )
         if time.monotonic() > deadline:
             raise DeployError(
-                f"the local cloud did not answer on {config.endpoint_url} after "
-                f"{timeout:.0f} s; see {config.logs_dir / 'localcloud.log'}"
+                f"{name} is not ready after {timeout:.0f} s; the end of {log}:\n"
+                f"{log_tail(log)}"
             )
         time.sleep(0.2)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -151,6 +151,13 @@ class Supervisor:
                 )
             time.sleep(0.1)
 
+    def state_of(self, name: str) -> str:
+        """supervisord's state name of a program (RUNNING, BACKOFF, FATAL, ...)."""
+        try:
+            return str(self._rpc.getProcessInfo(name)["statename"])
+        except (OSError, xmlrpc.client.Error):
+            return "UNKNOWN"
+
     def start_program(self, name: str) -> None:
         info = self._rpc.getProcessInfo(name)
         if info["statename"] not in ("RUNNING", "STARTING"):
