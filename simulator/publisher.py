@@ -163,6 +163,12 @@ class MqttPublisher:
         self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
+        # paho's callbacks are bound methods of this object: drop them so the client
+        # is freed (and its wake-up sockets closed) as soon as the publisher is.
+        self._client.on_connect = None
+        self._client.on_connect_fail = None
+        self._client.on_disconnect = None
+        self._client.on_publish = None
 
     # -- publishing --------------------------------------------------------------
 
