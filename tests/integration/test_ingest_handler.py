@@ -378,16 +378,42 @@ def test_a_lost_connection_fails_every_record_and_the_retry_stores_them(
     assert sorted(failed_ids(response)) == sorted(
         r["messageId"] for r in event["Records"]
     )
-    assert any(
-        r.getMessage() == "batch not stored; every valid record is reported failed"
-        for r in log_records
-    )
+    assert any(r.getMessage() == "batch not stored" for r in log_records)
     retry = invoke(sqs_event(event["Records"][0]))
     assert failed_ids(retry) == []
     assert rows(database, "SELECT value FROM readings ORDER BY ts") == [
         (700.0,),
         (701.0,),
     ]
+
+
+def test_a_record_the_database_refuses_fails_alone_and_the_rest_is_stored(
+    database: PostgresDatabase, log_records: list[logging.LogRecord]
+) -> None:
+    # Validation lets nothing through that the schema refuses; a constraint
+    # stands in for whatever might one day slip past it.
+    with psycopg.connect(database.dsn) as conn:
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT trap CHECK (value <> 666)")
+    start = datetime.now(UTC) - timedelta(seconds=10)
+    records = [
+        sqs_record(message(700.0 + i, at=start + timedelta(seconds=i)))
+        for i in range(3)
+    ]
+    poison = sqs_record(message(666.0, at=start + timedelta(seconds=5)))
+
+    response = invoke(sqs_event(records[0], poison, *records[1:]))
+
+    assert failed_ids(response) == [poison["messageId"]]
+    assert rows(database, "SELECT value FROM readings ORDER BY ts") == [
+        (700.0,),
+        (701.0,),
+        (702.0,),
+    ]
+    [refusal] = [
+        r for r in log_records if r.getMessage() == "telemetry record not stored"
+    ]
+    assert refusal.message_id == poison["messageId"]  # type: ignore[attr-defined]
+    assert 'violates check constraint "trap"' in refusal.reason  # type: ignore[attr-defined]
 
 
 def test_an_unreachable_iot_endpoint_is_logged_and_the_batch_still_succeeds(

@@ -248,6 +248,21 @@ MALFORMED_READINGS: list[tuple[str, str | dict[str, Any], str]] = [
         "sequence: Input should be greater than or equal to 0",
     ),
     (
+        "a value beyond what rollups can sum",
+        reading_message(value=1e300),
+        "value: Input should be less than or equal to 1000000000000 (got 1e+300)",
+    ),
+    (
+        "sequence beyond a bigint",
+        reading_message(sequence=2**63),
+        "sequence: Input should be less than or equal to 9223372036854775807",
+    ),
+    (
+        "received_at after the year 9999",
+        reading_message(received_at=10**16),
+        "received_at: Input should be less than or equal to 253402300799999",
+    ),
+    (
         "sequence as a string",
         reading_message(sequence="42"),
         "sequence: Input should be a valid integer (got '42')",
@@ -282,7 +297,7 @@ def test_every_bad_field_is_named_at_once() -> None:
     reason = refusal(reading_message(value="hot", sequence=-3))
 
     assert reason == (
-        "sequence: Input should be greater than or equal to 0; "
+        "sequence: Input should be greater than or equal to 0 (got -3); "
         "value: Input should be a valid number (got 'hot')"
     )
 

@@ -62,15 +62,23 @@ default_rules()  # a bad limit in the environment fails the cold start, loudly
 
 
 class IngestError(Exception):
-    """The batch could not be stored; every record goes back to the queue."""
+    """Readings could not be stored; `connection_lost` says whether retrying
+    message by message on the same connection could help."""
+
+    def __init__(self, message: str, connection_lost: bool) -> None:
+        super().__init__(message)
+        self.connection_lost = connection_lost
 
 
 @dataclass
 class _Batch:
     """Valid readings of one invocation, by the SQS message that carried them."""
 
-    readings: list[Reading] = field(default_factory=list)
-    message_ids: list[str] = field(default_factory=list)
+    messages: list[tuple[str, list[Reading]]] = field(default_factory=list)
+
+    @property
+    def readings(self) -> list[Reading]:
+        return [reading for _, readings in self.messages for reading in readings]
 
 
 def validate(body: str | dict[str, Any]) -> list[Reading]:
@@ -86,14 +94,24 @@ def validate(body: str | dict[str, Any]) -> list[Reading]:
 
 @tracer.capture_method
 def store(readings: list[Reading]) -> WriteResult:
-    """Write and publish; raises IngestError (connection reset) on database failure."""
+    """Write in one transaction, then publish alert events.
+
+    Raises IngestError. A lost or unusable connection is also reset, so the
+    next invocation connects afresh.
+    """
     writer = ReadingStore(load_catalog())
     try:
         result = writer.write(db.get_connection(), readings)
     except (psycopg.Error, db.DatabaseError) as error:
-        db.reset_connection()
+        connection_lost = not isinstance(error, psycopg.Error) or isinstance(
+            error, psycopg.OperationalError | psycopg.InterfaceError
+        )
+        if connection_lost:
+            db.reset_connection()
         metrics.add_metric(name="BatchWriteFailures", unit=MetricUnit.Count, value=1)
-        raise IngestError(f"cannot store {len(readings)} readings: {error}") from error
+        raise IngestError(
+            f"cannot store {len(readings)} readings: {error}", connection_lost
+        ) from error
 
     metrics.add_metric(
         name="ReadingsStored", unit=MetricUnit.Count, value=result.stored
@@ -103,6 +121,42 @@ def store(readings: list[Reading]) -> WriteResult:
     )
     _publish(result)
     return result
+
+
+def _store_batch(batch: _Batch) -> list[str]:
+    """Store the batch; return the message ids that must go back to the queue.
+
+    The bulk write is all or nothing. When the database refuses the data itself
+    (a constraint, a value out of range) rather than the connection, one record
+    is likely to blame: each message is then written on its own so that only
+    the guilty one fails (and, after its retries, reaches the DLQ).
+    """
+    try:
+        store(batch.readings)
+    except IngestError as error:
+        logger.exception(
+            "batch not stored",
+            extra={"messages": len(batch.messages), "reason": str(error)},
+        )
+        if error.connection_lost:
+            return [message_id for message_id, _ in batch.messages]
+    else:
+        return []
+
+    failed = []
+    for index, (message_id, readings) in enumerate(batch.messages):
+        try:
+            store(readings)
+        except IngestError as error:
+            logger.warning(
+                "telemetry record not stored",
+                extra={"message_id": message_id, "reason": str(error)},
+            )
+            failed.append(message_id)
+            if error.connection_lost:  # nothing after this can succeed now
+                failed.extend(m for m, _ in batch.messages[index + 1 :])
+                break
+    return failed
 
 
 def _publish(result: WriteResult) -> None:
@@ -147,8 +201,7 @@ def _handle_sqs(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
                 },
             )
             raise
-        batch.readings.extend(readings)
-        batch.message_ids.append(record.message_id)
+        batch.messages.append((record.message_id, readings))
 
     records = event["Records"]
     metrics.add_metric(
@@ -158,25 +211,17 @@ def _handle_sqs(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         processor.process()
     response: PartialItemFailureResponse = processor.response()
 
-    if batch.readings:
-        try:
-            store(batch.readings)
-        except IngestError:
-            logger.exception(
-                "batch not stored; every valid record is reported failed",
-                extra={"records": len(batch.message_ids)},
-            )
-            response["batchItemFailures"].extend(
-                {"itemIdentifier": message_id} for message_id in batch.message_ids
-            )
+    if batch.messages:
+        response["batchItemFailures"].extend(
+            {"itemIdentifier": message_id} for message_id in _store_batch(batch)
+        )
 
-    failed = len(response["batchItemFailures"])
     logger.info(
         "batch ingested",
         extra={
             "records": len(records),
-            "failed": failed,
-            "readings": len(batch.readings),
+            "failed": len(response["batchItemFailures"]),
+            "valid": len(batch.messages),
         },
     )
     return dict(response)

@@ -93,6 +93,17 @@ BATCH_TOPIC_LEVEL = "telemetry"
 # "<id_prefix>-<suffix>": it is an MQTT topic level, so no '/', '+' or '#'.
 _MACHINE_ID_RE = re.compile(r"^[a-z][a-z0-9]{0,15}-[A-Za-z0-9][A-Za-z0-9-]{0,46}$")
 _MAX_INPUT_REPR = 60
+# Error types whose message is clearer with the offending input quoted.
+_SHOW_INPUT = frozenset(
+    {
+        "float_type",
+        "int_type",
+        "string_type",
+        "literal_error",
+        "greater_than_equal",
+        "less_than_equal",
+    }
+)
 
 
 class TelemetryError(OrchestraLinkError):
@@ -204,7 +215,18 @@ def _rules(info: ValidationInfo) -> TelemetryRules:
     return _active_rules.get() or default_rules()
 
 
-FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# Bounds keep every accepted value storable: PostgreSQL raises on float8 sums that
+# overflow (a minute's rollup of two 1e308 readings), on bigint beyond 2**63 - 1,
+# and Python's datetime stops at year 9999. One such record would otherwise fail
+# its whole batch in the database instead of alone in validation.
+MAX_ABS_VALUE = 1e12
+MAX_SEQUENCE = 2**63 - 1
+MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+
+FiniteNumber = Annotated[
+    float,
+    Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE),
+]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 
@@ -228,8 +250,8 @@ class _Message(BaseModel):
     machine_type: Name
     machine_id: Annotated[StrictStr, Field(max_length=64)]
     timestamp: datetime
-    sequence: Annotated[StrictInt, Field(ge=0)] | None = None
-    received_at: Annotated[StrictInt, Field(ge=0)] | None = None
+    sequence: Annotated[StrictInt, Field(ge=0, le=MAX_SEQUENCE)] | None = None
+    received_at: Annotated[StrictInt, Field(ge=0, le=MAX_EPOCH_MS)] | None = None
 
     @field_validator("machine_type")
     @classmethod
@@ -489,7 +511,7 @@ def describe_validation_error(error: ValidationError) -> str:
         where = ".".join(location) or "(message)"
         message = detail["msg"].removeprefix("Value error, ")
         problem = f"{where}: {message}"
-        if detail["type"] in ("float_type", "int_type", "string_type", "literal_error"):
+        if detail["type"] in _SHOW_INPUT:
             problem += f" (got {_short(detail.get('input'))})"
         problems.append(problem)
     return "; ".join(problems)
