@@ -42,6 +42,17 @@ class CloudConfig:
     # 1,000; a laptop's is lower), and how long an idle worker stays warm.
     max_concurrency: int = 50
     idle_worker_timeout: float = 300.0
+    # Where per-runtime venvs (python3.12, ...) are built once and reused by
+    # every state folder.
+    cache_dir: Path = field(
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+            / "localcloud"
+        )
+    )
+    # Asynchronous invocations: AWS waits about 1 and 2 minutes between the
+    # attempts; locally the first retry waits this long, the second twice as long.
+    async_retry_delay: float = 1.0
     # Extra host name under which the edge is reachable, used in URLs it reports.
     hostname_external: str = "localhost"
     log_level: str = "INFO"
@@ -76,8 +87,9 @@ class CloudConfig:
                 )
             if value is not None:
                 values[name] = value
-        if "state_dir" in values:
-            values["state_dir"] = Path(values["state_dir"])
+        for name in ("state_dir", "cache_dir"):
+            if name in values:
+                values[name] = Path(values[name])
         config = cls(**values)
         config.validate()
         return config
