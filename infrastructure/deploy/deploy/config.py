@@ -50,6 +50,11 @@ class StackConfig:
         default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     )
     repo_dir: Path = REPO_DIR
+    template_path: Path = field(
+        default_factory=lambda: Path(
+            os.environ.get("ORCHESTRALINK_TEMPLATE", REPO_DIR / "template.yaml")
+        )
+    )
 
     def __post_init__(self) -> None:
         if self.target not in ("local", "localstack", "aws"):

@@ -147,8 +147,8 @@ def watch(config: StackConfig, log: Callable[[str], None]) -> int:
 
     from deploy.local import aws_client
 
-    template = load_template(config.repo_dir / "template.yaml")
-    builder = Builder(config.repo_dir, config.build_dir)
+    template = load_template(config.template_path)
+    builder = Builder(config.template_path.parent, config.build_dir)
     outputs = _outputs(config)
     if not outputs:
         raise DeployError("the stack is not deployed: run make deploy-local first")

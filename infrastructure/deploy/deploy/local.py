@@ -103,7 +103,7 @@ def start_services(config: StackConfig, log: Log) -> dict[str, str]:
 def deploy(config: StackConfig, log: Log) -> Endpoints:
     started = time.monotonic()
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    template = load_template(config.repo_dir / "template.yaml")
+    template = load_template(config.template_path)
     dist_check = config.repo_dir / "frontend" / "package.json"
     if dist_check.exists():
         frontend._npm()  # fail fast on a missing Node before anything starts
@@ -111,7 +111,7 @@ def deploy(config: StackConfig, log: Log) -> Endpoints:
     passwords = start_services(config, log)
 
     log("building functions and layer")
-    artifacts = Builder(config.repo_dir, config.build_dir).build(template)
+    artifacts = Builder(config.template_path.parent, config.build_dir).build(template)
     for artifact in artifacts:
         state = "built" if artifact.rebuilt else "unchanged"
         log(f"  {artifact.logical_id}: {state}")
