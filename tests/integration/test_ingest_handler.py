@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,6 +26,7 @@ from moto.iotdata.models import iotdata_backends
 from ingest import handler
 from ingest.publisher import AlertPublisher
 from orchestralink import db
+from orchestralink.catalog import CATALOG_ENV, DEFAULT_CATALOG_PATH
 from orchestralink.migrations import apply_migrations
 from tests.fixtures.ports import free_port
 from tests.fixtures.postgres import PostgresDatabase
@@ -339,6 +341,47 @@ def test_a_batch_message_stores_every_reading_it_carries(
     ]
     assert [(t, e["parameter"], e["severity"]) for t, e in published()] == [
         ("alerts/mill-007", "CoolantFlow", "CRITICAL")
+    ]
+
+
+def test_a_vibration_level_added_to_the_catalog_is_stored_and_raises_alerts(
+    database: PostgresDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog_file = tmp_path / "catalog.toml"
+    catalog_file.write_text(
+        DEFAULT_CATALOG_PATH.read_text(encoding="utf-8")
+        + "\n[machine_types.Drilling.parameters.VibrationLevel]\n"
+        'unit = "Hz"\nnormal_min = 20.0\nnormal_max = 120.0\n'
+        "warning_high = 150.0\ncritical_high = 200.0\ndrift = 4.0\nnoise = 1.5\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(CATALOG_ENV, str(catalog_file))
+    with psycopg.connect(database.dsn) as conn:
+        apply_migrations(conn)  # the deploy step that follows a catalog change
+    start = datetime.now(UTC) - timedelta(seconds=5)
+
+    response = invoke(
+        sqs_event(
+            sqs_record(message(88.0, "VibrationLevel", unit="Hz", at=start)),
+            sqs_record(
+                message(
+                    210.0, "VibrationLevel", unit="Hz", at=start + timedelta(seconds=1)
+                )
+            ),
+        )
+    )
+
+    assert failed_ids(response) == []
+    assert rows(
+        database, "SELECT value FROM readings WHERE parameter = 'VibrationLevel'"
+    ) == [(88.0,), (210.0,)]
+    assert rows(
+        database,
+        "SELECT l.status, p.unit FROM latest_readings l JOIN parameters p"
+        " ON p.name = l.parameter AND p.machine_type = 'Drilling'",
+    ) == [("CRITICAL", "Hz")]
+    assert [(t, e["parameter"], e["severity"], e["unit"]) for t, e in published()] == [
+        ("alerts/drill-001", "VibrationLevel", "CRITICAL", "Hz")
     ]
 
 

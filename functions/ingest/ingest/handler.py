@@ -11,9 +11,12 @@ parser and the `orchestralink.telemetry` models, so a malformed record is
 reported in `batchItemFailures` (SQS retries it, then parks it in the DLQ) with
 its reason logged, and never fails its neighbours. The valid readings of the
 whole batch are then written in one transaction (`ingest.store`): bulk for
-throughput, all or nothing so a database failure loses nothing; in that case
-every record is reported failed and SQS delivers them again. Alert events are
-published after the commit (`ingest.publisher`).
+throughput, all or nothing so a database failure loses nothing. If the
+connection fails, every record is reported failed and SQS delivers them again;
+if the database refuses the data itself, each message is retried on its own so
+only the one to blame fails. Alert events are published after the commit
+(`ingest.publisher`); a failed publish is logged and counted, never retried
+through SQS, since the data it reports is already stored.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def validate(body: str | dict[str, Any]) -> list[Reading]:
     return message.root.to_readings()
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def store(readings: list[Reading]) -> WriteResult:
     """Write in one transaction, then publish alert events.
 
