@@ -162,24 +162,18 @@ def run(settings: Settings, signals: _Signals | None = None) -> int:
         publisher.start()
         if not publisher.wait_connected(settings.connect_timeout, signals.stop):
             publisher.close()
+            stats = publisher.stats()
+            _write_summary(
+                settings, _summary(settings, seed, fleet, runner, None, stats, 0.0)
+            )
             if signals.stop.is_set():
                 logger.info("stopped by %s before connecting", signals.received)
-                _write_summary(
-                    settings,
-                    _summary(
-                        settings, seed, fleet, runner, None, publisher.stats(), 0.0
-                    ),
-                )
                 return EXIT_OK
             logger.error(
                 "could not connect to %s within %g s; is the broker running? "
                 "(check --host/--port or MQTT_HOST/MQTT_PORT)",
                 settings.broker.address,
                 settings.connect_timeout or 0,
-            )
-            _write_summary(
-                settings,
-                _summary(settings, seed, fleet, runner, None, publisher.stats(), 0.0),
             )
             return EXIT_UNDELIVERED
 

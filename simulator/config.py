@@ -411,7 +411,7 @@ options.
 _EPILOG = """\
 examples:
   orchestralink-simulator --machines 6 --rate 2
-  orchestralink-simulator --duration 2m \
+  orchestralink-simulator --duration 2m \\
       --incident-schedule drill-001:Temperature:critical@30s
   orchestralink-simulator --load 100000 --machines 10 --seed 7 --summary-file sent.json
 """

@@ -243,13 +243,17 @@ def test_a_scheduled_overheat_reaches_the_broker_and_then_recovers(
 
 
 def test_sigterm_stops_publishing_waits_for_acks_and_prints_the_summary(
-    mosquitto_broker: MosquittoBroker, subscriber: Subscriber
+    mosquitto_broker: MosquittoBroker, subscriber: Subscriber, tmp_path: Path
 ) -> None:
+    heartbeat = tmp_path / "alive"
     process = start_simulator(
-        mosquitto_broker.port, "--rate", "20", "--machines", "2", "--seed", "1"
+        mosquitto_broker.port,
+        *("--rate", "20", "--machines", "2", "--seed", "1"),
+        *("--heartbeat-file", str(heartbeat)),
     )
     try:
         assert subscriber.wait_for(50, timeout=20)
+        assert time.time() - heartbeat.stat().st_mtime < 5
     finally:
         status, stdout, stderr = terminate(process)
 
