@@ -37,7 +37,9 @@ clean: ## stop everything and delete the state folder
 bootstrap: ## install Python packages and Mosquitto (skips what is up to date)
 	@infrastructure/scripts/bootstrap.sh all
 
-test: bootstrap ## run the whole test suite (unit, integration, local cloud)
+test: ## run every test: unit, integration, local cloud, end to end, dashboard, browser
+	@infrastructure/scripts/bootstrap.sh test
+	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 fmt: bootstrap ## format the code

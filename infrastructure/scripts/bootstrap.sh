@@ -3,7 +3,8 @@
 # inputs have not changed since it last succeeded (a stamp file per step under
 # .venv/ records the hash of its inputs).
 #
-# usage: infrastructure/scripts/bootstrap.sh [python] [system] [all]
+# usage: infrastructure/scripts/bootstrap.sh [python|system|node|browser|all|test]...
+#   all: what make deploy-local needs; test: that plus what make test needs
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -65,13 +66,39 @@ mosquitto() {
   esac
 }
 
+node_packages() {  # the dashboard's packages, from its lock file
+  [ -f frontend/package-lock.json ] || return 0
+  command -v npm >/dev/null && command -v node >/dev/null || fail \
+    "Node.js 20+ and npm are needed for the dashboard: apt-get install nodejs npm (Debian/Ubuntu) or brew install node (macOS)"
+  local hash
+  hash=$(inputs_hash frontend/package-lock.json frontend/package.json)
+  if [ -d frontend/node_modules ] && stamp_ok node "$hash"; then return; fi
+  say "installing the dashboard's packages (npm ci)"
+  (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+  stamp_set node "$hash"
+}
+
+browser() {  # Debian's Chromium for the browser tests (Playwright drives it; no download)
+  if command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; then return; fi
+  case "$(uname -s)" in
+    Linux)
+      command -v apt-get >/dev/null && apt_install chromium && return
+      fail "Chromium is missing: install your distribution's 'chromium' package";;
+    Darwin)
+      fail "Chromium is missing: brew install --cask chromium, then set CHROMIUM_PATH";;
+  esac
+}
+
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(all)
 for step in "${steps[@]}"; do
   case "$step" in
     python) python_env;;
     system) mosquitto;;
+    node) node_packages;;
+    browser) browser;;
     all) python_env; mosquitto;;
-    *) fail "unknown step '$step' (python, system, all)";;
+    test) python_env; mosquitto; node_packages; browser;;
+    *) fail "unknown step '$step' (python, system, node, browser, all, test)";;
   esac
 done
