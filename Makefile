@@ -49,6 +49,8 @@ fmt: bootstrap ## format the code
 lint: bootstrap ## check formatting and lint
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/hadolint --failure-threshold info $$(git ls-files '*Dockerfile*' | grep -v dockerignore)
 
 typecheck: bootstrap ## mypy strict on the packages
 	$(BIN)/mypy
