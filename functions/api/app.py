@@ -14,6 +14,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from chalice.app import Chalice, Request, Response
 
 from chalicelib import queries, specs
@@ -23,18 +24,6 @@ from chalicelib.errors import (
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
-)
-from chalicelib.models import (
-    AckRequest,
-    Alert,
-    AlertList,
-    Health,
-    MachineDetail,
-    MachineList,
-    MachineStatus,
-    ParameterCatalog,
-    ReadingsPage,
-    Series,
 )
 from chalicelib.openapi import build_document
 from chalicelib.routing import RouteDoc, api_middleware, documented
@@ -61,6 +50,7 @@ from chalicelib.views import (
 )
 from orchestralink.catalog import Catalog, load_catalog
 
+logger = Logger(service="orchestralink-api")
 settings = Settings.from_env(os.environ)
 CORS = settings.cors_config()
 DEFAULT_RANGE = timedelta(hours=1)
@@ -69,7 +59,7 @@ AUTO_INTERVALS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900)
 AUTO_INTERVALS += (1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
 
 app = Chalice(app_name="orchestralink-api")
-app.register_middleware(api_middleware(app, settings), "http")
+app.register_middleware(api_middleware(app, settings, logger), "http")
 
 _MACHINE_404 = {404: "Unknown machine", 400: "Malformed machine id or query"}
 
@@ -135,7 +125,7 @@ def _check_parameter(
         summary="Is the database reachable, and at which schema version",
         description="200 when reachable; 503 (same body, plus error and message) "
         "when not.",
-        response=Health,
+        response="Health",
         errors={503: "Database unreachable (body is a Health with error/message)"},
         tags=("service",),
     )
@@ -160,7 +150,7 @@ def health() -> Response:
         summary="The fleet: every machine's status and latest value per parameter",
         description="Reads latest_readings only. Status is the worst of the "
         "parameters' statuses, classified with the catalog. Sorted by machine id.",
-        response=MachineList,
+        response="MachineList",
         tags=("machines",),
     )
 )
@@ -185,7 +175,7 @@ def list_machines() -> dict[str, Any]:
 @documented(
     RouteDoc(
         summary="One machine: status, latest readings, drivers and open alerts",
-        response=MachineDetail,
+        response="MachineDetail",
         path_params=specs.MACHINE_ID_PATH,
         errors=_MACHINE_404,
         tags=("machines",),
@@ -227,7 +217,7 @@ _STATUS_DESCRIPTION = (
     RouteDoc(
         summary="A machine's status and the parameters driving it",
         description=_STATUS_DESCRIPTION,
-        response=MachineStatus,
+        response="MachineStatus",
         path_params=specs.MACHINE_ID_PATH,
         errors=_MACHINE_404,
         tags=("machines",),
@@ -244,7 +234,7 @@ def get_machine_status(machine_id: str) -> dict[str, Any]:
         summary="A machine's status, by query string (same as /machines/{id}/status)",
         description=_STATUS_DESCRIPTION,
         query=specs.MACHINE_STATUS_QUERY,
-        response=MachineStatus,
+        response="MachineStatus",
         errors=_MACHINE_404,
         tags=("machines",),
     )
@@ -263,7 +253,7 @@ def get_machine_status_by_query() -> dict[str, Any]:
         "null. Keyset pagination on ts: pages stay fast and stable while new "
         "readings arrive.",
         query=specs.READINGS_QUERY,
-        response=ReadingsPage,
+        response="ReadingsPage",
         path_params=specs.MACHINE_ID_PATH,
         errors=_MACHINE_404,
         tags=("telemetry",),
@@ -339,7 +329,7 @@ def _smallest_allowed(start: datetime, end: datetime) -> str:
         "are computed from the per-minute rollups (range edges at minute "
         "precision), shorter ones from raw readings.",
         query=specs.SERIES_QUERY,
-        response=Series,
+        response="Series",
         path_params=specs.MACHINE_ID_PATH,
         errors=_MACHINE_404,
         tags=("telemetry",),
@@ -404,7 +394,7 @@ def get_series(machine_id: str) -> dict[str, Any]:
         description="A reading is CRITICAL strictly above critical_high or below "
         "critical_low, WARNING strictly beyond a warning threshold.",
         query=specs.PARAMETERS_QUERY,
-        response=ParameterCatalog,
+        response="ParameterCatalog",
         errors={400: "Unknown machine type or query parameter"},
         tags=("catalog",),
     )
@@ -429,7 +419,7 @@ def list_parameters() -> dict[str, Any]:
         description="state=open (default) lists alerts not yet cleared, "
         "acknowledged or not; cleared lists past alerts; all lists both.",
         query=specs.ALERTS_QUERY,
-        response=AlertList,
+        response="AlertList",
         errors={400: "Bad query parameter", 404: "Unknown machine_id"},
         tags=("alerts",),
     )
@@ -478,8 +468,8 @@ def _acknowledger(raw_body: bytes | str) -> str | None:
         description="Records who acknowledged and when; the alert stays listed "
         "as open until ingestion clears it. Acknowledging twice is a 409 naming "
         "who acknowledged first. The body is optional.",
-        response=Alert,
-        request_body=AckRequest,
+        response="Alert",
+        request_body="AckRequest",
         path_params=specs.ALERT_ID_PATH,
         errors={
             400: "Malformed alert id or body",

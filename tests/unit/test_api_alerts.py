@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_api_support import Api, Fleet, api, api_db, conforms, fleet, now
 
 from chalicelib.models import Alert, AlertList
+from tests.unit.test_api_support import Api, Fleet, api, api_db, conforms, fleet, now
 
 __all__ = ["api", "api_db", "fleet"]  # fixtures, imported for pytest
 

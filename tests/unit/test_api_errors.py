@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_api_support import Api, Fleet, api, api_db, fleet
+
+from tests.unit.test_api_support import Api, Fleet, api, api_db, fleet
 
 __all__ = ["api", "api_db", "fleet"]  # fixtures, imported for pytest
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import boto3
 import pytest
 from moto import mock_aws
-from test_api_support import Api, Fleet, api, api_db, conforms, fleet, now
 
 from chalicelib.models import (
     Health,
@@ -20,6 +19,7 @@ from chalicelib.models import (
 from orchestralink import db
 from orchestralink.migrations import available_migrations
 from tests.fixtures.postgres import PostgresDatabase
+from tests.unit.test_api_support import Api, Fleet, api, api_db, conforms, fleet, now
 
 __all__ = ["api", "api_db", "fleet"]  # fixtures, imported for pytest
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_api_support import Api, Fleet, api, api_db, conforms, fleet, now, utc
 
 from chalicelib.models import ReadingsPage, Series
+from tests.unit.test_api_support import (
+    Api,
+    Fleet,
+    api,
+    api_db,
+    conforms,
+    fleet,
+    now,
+    utc,
+)
 
 __all__ = ["api", "api_db", "fleet"]  # fixtures, imported for pytest
 

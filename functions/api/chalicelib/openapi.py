@@ -15,10 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import Chalice
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
-from chalicelib.models import RESPONSE_MODELS, ErrorBody
 from chalicelib.routing import RouteDoc, route_doc
 from chalicelib.validation import INTERVAL_PATTERN, QueryParam
 
@@ -35,6 +32,11 @@ _STATUS_TEXT = {
 
 
 def component_schemas() -> dict[str, Any]:
+    # Imported here: pydantic is needed for this document only, not per request.
+    from pydantic.json_schema import models_json_schema
+
+    from chalicelib.models import RESPONSE_MODELS
+
     _, top = models_json_schema(
         [(model, "serialization") for model in RESPONSE_MODELS],
         ref_template=_REF,
@@ -43,8 +45,8 @@ def component_schemas() -> dict[str, Any]:
     return schemas
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": _REF.format(model=model.__name__)}
+def _ref(model: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model)}
 
 
 def query_param_schema(param: QueryParam) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def _operation(path: str, method: str, view_name: str, doc: RouteDoc | None) -> 
     schema: dict[str, Any] = {"type": "object"}
     if doc is not None:
         response = doc.response
-        schema = _ref(response) if isinstance(response, type) else dict(response)
+        schema = _ref(response) if isinstance(response, str) else dict(response)
     success["content"] = _json(schema)
     responses: dict[str, Any] = {"200": success}
     errors = dict(doc.errors) if doc else {}
@@ -132,7 +134,7 @@ def _operation(path: str, method: str, view_name: str, doc: RouteDoc | None) -> 
     for status, text in sorted(errors.items()):
         responses[str(status)] = {
             "description": text,
-            "content": _json(_ref(ErrorBody)),
+            "content": _json(_ref("ErrorBody")),
         }
     operation["responses"] = responses
 

@@ -18,17 +18,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote
 
 from chalice.app import Chalice, Request, Response, RouteEntry
-from pydantic import BaseModel
 
 from chalicelib.errors import ApiError, error_response, normalise_chalice_error
 from chalicelib.settings import Settings
 from chalicelib.validation import QuerySpec
 
-logger = logging.getLogger(__name__)
+
+class Log(Protocol):
+    """What the middleware logs through: a stdlib or a Powertools Logger."""
+
+    def info(self, msg: object, *args: object) -> None: ...
+    def warning(self, msg: object, *args: object) -> None: ...
+    def exception(self, msg: object, *args: object) -> None: ...
+
 
 DOC_ATTRIBUTE = "__orchestralink_route_doc__"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,12 +49,14 @@ class PathParam:
 @dataclass(frozen=True)
 class RouteDoc:
     summary: str
-    response: type[BaseModel] | Mapping[str, Any]  # a model, or a raw JSON Schema
+    # The name of a model in chalicelib.models, or a raw JSON Schema. Names, not
+    # classes, keep pydantic out of the cold start: only /openapi.json needs it.
+    response: str | Mapping[str, Any]
     description: str = ""
     query: QuerySpec = field(default_factory=QuerySpec)
     path_params: Mapping[str, PathParam] = field(default_factory=dict)
     errors: Mapping[int, str] = field(default_factory=dict)
-    request_body: type[BaseModel] | None = None
+    request_body: str | None = None
     tags: tuple[str, ...] = ()
 
 
@@ -134,9 +142,10 @@ def _resolve_proxy(
 
 
 def api_middleware(
-    app: Chalice, settings: Settings
+    app: Chalice, settings: Settings, log: Log | None = None
 ) -> Callable[[Request, Callable[[Request], Response]], Response]:
     cors_headers = settings.cors_headers()
+    logger: Log = log or logging.getLogger(__name__)
 
     def middleware(
         request: Request, get_response: Callable[[Request], Response]
@@ -144,8 +153,9 @@ def api_middleware(
         try:
             response = _resolve_proxy(app, request, settings) or get_response(request)
         except ApiError as error:
-            if error.status_code >= 500:
-                logger.warning("%s: %s", error.code, error.message)
+            # Client mistakes are routine (INFO); an unreachable database is not.
+            report = logger.warning if error.status_code >= 500 else logger.info
+            report("%s %s: %s", error.status_code, error.code, error.message)
             response = error.to_response()
         except Exception:
             logger.exception("unhandled error for %s", getattr(request, "path", "?"))
