@@ -47,3 +47,60 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
         if part != "+" and part != levels[position]:
             return False
     return len(pattern) == len(levels)
+
+
+def filters_overlap(first: str, second: str) -> bool:
+    """Whether some topic matches both filters."""
+    left, right = _split(first), _split(second)
+    for position in range(max(len(left), len(right))):
+        a = left[position] if position < len(left) else None
+        b = right[position] if position < len(right) else None
+        if a == "#" or b == "#":
+            other = b if a == "#" else a
+            return not (position == 0 and other is not None and other.startswith("$"))
+        if a is None or b is None:
+            return False
+        if a == "+" or b == "+":
+            literal = b if a == "+" else a
+            if position == 0 and literal.startswith("$"):
+                return False
+            continue
+        if a != b:
+            return False
+    return True
+
+
+def _join(first: str, second: str) -> str:
+    """The narrowest filter that covers two overlapping filters."""
+    left, right = _split(first), _split(second)
+    joined: list[str] = []
+    for position in range(max(len(left), len(right))):
+        a = left[position] if position < len(left) else None
+        b = right[position] if position < len(right) else None
+        if a == "#" or b == "#" or a is None or b is None:
+            joined.append("#")
+            break
+        joined.append(a if a == b else "+")
+    return "/".join(joined)
+
+
+def subscription_filters(topic_filters: set[str]) -> set[str]:
+    """Filters to subscribe to so that no two overlap, covering all given ones.
+
+    Brokers may deliver one copy of a message per matching subscription
+    (Mosquitto does for MQTT 5 clients and for shared subscriptions); with no
+    overlap every message arrives once, and the engine matches its topic
+    against each rule's own filter.
+    """
+    pending = sorted(topic_filters)
+    result: list[str] = []
+    while pending:
+        candidate = pending.pop()
+        for index, existing in enumerate(result):
+            if filters_overlap(candidate, existing):
+                del result[index]
+                pending.append(_join(candidate, existing))
+                break
+        else:
+            result.append(candidate)
+    return set(result)
