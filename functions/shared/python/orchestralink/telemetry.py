@@ -473,7 +473,7 @@ class TelemetryMessage(
 
 def check_payload_size(body: str | bytes, rules: TelemetryRules | None = None) -> None:
     """Refuse oversized bodies before spending time parsing them."""
-    limit = (rules or default_rules()).max_payload_bytes
+    limit = (rules or _active_rules.get() or default_rules()).max_payload_bytes
     size = len(body.encode()) if isinstance(body, str) else len(body)
     if size > limit:
         raise InvalidTelemetryError(
