@@ -464,6 +464,8 @@ class _Compiler:
 
 def _topic_level(index: Any, name: str) -> Expression:
     """topic(n) with a literal n, the most common function in rules."""
+    if type(index) is float and index.is_integer():
+        index = int(index)
     if type(index) is not int or index < 1:
         return _constant(UNDEFINED, name=name)
     position = index - 1
