@@ -56,6 +56,7 @@ def test_detached_start_then_status_then_stop(tmp_path: Path) -> None:
         status = run_cli("status", "--state-dir", str(tmp_path))
         assert status.returncode == 0
         assert "running at http://127.0.0.1:" in status.stdout
+        assert "lambda: running" in status.stdout
 
         again = run_cli(
             "start", "--detach", "--port", "0", "--state-dir", str(tmp_path)

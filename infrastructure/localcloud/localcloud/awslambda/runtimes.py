@@ -153,10 +153,10 @@ def python_version(runtime: str) -> str:
 
 
 def find_python(version: str) -> str | None:
-    """An installed `python<version>`: on PATH, else the newest pyenv build."""
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
+    """An installed `python<version>`: the newest pyenv build, else one on PATH.
+
+    pyenv's shims are skipped: they fail unless that version is selected.
+    """
     root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
     candidates = sorted(
         glob.glob(f"{root}/versions/{version}.*/bin/python{version}"),
@@ -164,7 +164,15 @@ def find_python(version: str) -> str | None:
             int(p) for p in path.split("/")[-3].split(".") if p.isdigit()
         ],
     )
-    return candidates[-1] if candidates else None
+    if candidates:
+        return candidates[-1]
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if not folder or "shims" in Path(folder).parts:
+            continue
+        found = shutil.which(f"python{version}", path=folder)
+        if found:
+            return found
+    return None
 
 
 def _pins() -> list[str]:

@@ -297,7 +297,11 @@ class LambdaService:
         if cold and not worker.init_reported:
             worker.init_reported = True
             events.append(
-                (start_ms, f"INIT_START Runtime Version: {spec.runtime.replace('python', 'python:')}.localcloud")
+                (
+                    start_ms,
+                    "INIT_START Runtime Version: "
+                    f"{spec.runtime.replace('python', 'python:')}.localcloud",
+                )
             )
         events.append(
             (start_ms, f"START RequestId: {request_id} Version: {spec.version}")
