@@ -50,7 +50,9 @@ from chalicelib.views import (
 )
 from orchestralink.catalog import Catalog, load_catalog
 
-logger = Logger(service="orchestralink-api")
+# Not named after the app: Chalice logs to logging.getLogger(app_name) with its own
+# handler, and sharing that logger would mix the two formats.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "api")
 settings = Settings.from_env(os.environ)
 CORS = settings.cors_config()
 DEFAULT_RANGE = timedelta(hours=1)
