@@ -63,6 +63,21 @@ def website_url(bucket: str, port: int) -> str:
     return f"http://{bucket}.s3-website.localhost:{port}"
 
 
+_AWS_WEBSITE_URL = re.compile(
+    r"^https?://(?P<bucket>[a-z0-9][a-z0-9.-]*)\.s3-website[.-][a-z0-9-]+"
+    r"\.amazonaws\.com(?P<rest>/.*)?$"
+)
+
+
+def localize_website_url(url: str, port: int) -> str | None:
+    """The local form of an AWS website endpoint URL (`http://{bucket}.s3-website-
+    {region}.amazonaws.com` or `.s3-website.{region}.`), or None if not one."""
+    found = _AWS_WEBSITE_URL.match(url)
+    if found is None:
+        return None
+    return website_url(found.group("bucket"), port) + (found.group("rest") or "")
+
+
 class S3WebsiteRoute:
     """The `DataPlaneRoute` of S3 website endpoints."""
 
