@@ -37,7 +37,7 @@ CASES: list[tuple[str, str, Any, Any, int, str, str]] = [
         None,
         400,
         "InvalidMachineId",
-        "without spaces",
+        "look like drill-001",
     ),
     (
         "GET",

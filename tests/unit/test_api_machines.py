@@ -263,3 +263,14 @@ def test_parameters_can_be_limited_to_one_machine_type(api: Api) -> None:
     reply = api.get("/parameters", machine_type="Milling")
 
     assert [t["name"] for t in reply.body["machine_types"]] == ["Milling"]
+
+
+def test_a_percent_encoded_machine_id_in_the_path_is_decoded(
+    api: Api, fleet: Fleet
+) -> None:
+    fleet.machine("drill-001")
+
+    reply = api.get("/machines/drill%2D001/status")
+
+    assert reply.status == 200
+    assert reply.body["machine_id"] == "drill-001"

@@ -247,3 +247,10 @@ def test_a_greedy_proxy_event_for_no_route_is_a_json_404_and_preflight_is_answer
     assert missing["headers"]["Access-Control-Allow-Origin"] == ORIGIN
     assert preflight["statusCode"] == 204
     assert preflight["headers"]["Access-Control-Allow-Methods"] == "POST,OPTIONS"
+
+
+def test_the_machine_id_grammar_is_the_one_ingestion_stores() -> None:
+    from chalicelib.validation import MACHINE_ID_PATTERN
+    from orchestralink import telemetry
+
+    assert telemetry._MACHINE_ID_RE.pattern == MACHINE_ID_PATTERN

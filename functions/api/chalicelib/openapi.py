@@ -17,7 +17,12 @@ from typing import Any
 from chalice.app import Chalice
 
 from chalicelib.routing import RouteDoc, route_doc
-from chalicelib.validation import INTERVAL_PATTERN, QueryParam
+from chalicelib.validation import (
+    INTERVAL_PATTERN,
+    MACHINE_ID_PATTERN,
+    PARAMETER_PATTERN,
+    QueryParam,
+)
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
@@ -61,12 +66,9 @@ def query_param_schema(param: QueryParam) -> dict[str, Any]:
     elif param.kind == "interval":
         schema = {"type": "string", "pattern": INTERVAL_PATTERN}
     elif param.kind == "machine_id":
-        schema = {
-            "type": "string",
-            "pattern": "^[^\\u0000-\\u001f\\u007f/+#\\s]{1,128}$",
-        }
+        schema = {"type": "string", "maxLength": 64, "pattern": MACHINE_ID_PATTERN}
     elif param.kind == "parameter":
-        schema = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]{0,62}$"}
+        schema = {"type": "string", "pattern": PARAMETER_PATTERN}
     else:
         schema = {"type": "string", "minLength": 1, "maxLength": 200}
     if param.default is not None:

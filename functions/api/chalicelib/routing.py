@@ -19,7 +19,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
-from urllib.parse import unquote
 
 from chalice.app import Chalice, Request, Response, RouteEntry
 
@@ -94,7 +93,7 @@ def match_path(
             if segment.startswith("{") and segment.endswith("}"):
                 if not part:
                     break
-                captured[segment[1:-1]] = unquote(part)
+                captured[segment[1:-1]] = part  # decoded by the view, as on AWS
             elif segment != part:
                 break
         else:

@@ -7,7 +7,7 @@ describes them, so documentation and behaviour are the same object.
 from __future__ import annotations
 
 from chalicelib.routing import PathParam
-from chalicelib.validation import QueryParam, QuerySpec
+from chalicelib.validation import MACHINE_ID_PATTERN, QueryParam, QuerySpec
 
 READINGS_DEFAULT_LIMIT = 1000
 READINGS_MAX_LIMIT = 10_000
@@ -18,15 +18,9 @@ AUTO_TARGET_POINTS = 2000
 
 MACHINE_ID_SCHEMA = {
     "type": "string",
-    "minLength": 1,
-    "maxLength": 128,
-    "pattern": "^[^\\u0000-\\u001f\\u007f/+#\\s]{1,128}$",
+    "maxLength": 64,
+    "pattern": MACHINE_ID_PATTERN,
     "examples": ["drill-001"],
-}
-PARAMETER_SCHEMA = {
-    "type": "string",
-    "pattern": "^[A-Za-z][A-Za-z0-9]{0,62}$",
-    "examples": ["Temperature"],
 }
 
 MACHINE_ID_PATH = {

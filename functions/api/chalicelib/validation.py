@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from chalicelib.errors import BadRequestError
 
@@ -29,10 +30,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 MAX_TEXT_LENGTH = 200
 
-# Machine ids are MQTT topic levels (machine/{machine_id}/...): no '/', '+',
-# '#', and nothing PostgreSQL's text type refuses (NUL) or a log would garble.
-_MACHINE_ID_RE = re.compile(r"^[^\x00-\x1f\x7f/+#\s]{1,128}$")
-_PARAMETER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+# The grammar ingestion (orchestralink.telemetry) accepts, so any other id can
+# only be a mistake: '<prefix>-<rest>', at most 64 characters, nothing that
+# needs percent-encoding in a URL.
+MACHINE_ID_PATTERN = r"^[a-z][a-z0-9]{0,15}-[A-Za-z0-9][A-Za-z0-9-]{0,46}$"
+PARAMETER_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,62}$"
+_MACHINE_ID_RE = re.compile(MACHINE_ID_PATTERN)
+_PARAMETER_RE = re.compile(PARAMETER_PATTERN)
 _EPOCH_MS_RE = re.compile(r"^[0-9]{1,15}$")
 _ALERT_ID_RE = re.compile(r"^[0-9]{1,18}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -85,16 +89,21 @@ def format_timestamp(value: datetime) -> str:
 
 
 def parse_machine_id(value: str) -> str:
+    """A machine id from a path (percent-decoded here: API Gateway's REST APIs
+    pass path parameters as the client encoded them) or a query string."""
+    value = unquote(value)
     if not _MACHINE_ID_RE.match(value):
         raise BadRequestError(
             "InvalidMachineId",
-            f"machine id {_show(value)} is malformed: ids are 1 to 128 characters "
-            "without spaces, control characters, '/', '+' or '#' (like drill-001)",
+            f"machine id {_show(value)} is malformed: ids look like drill-001 (a "
+            "lowercase type prefix, '-', then letters, digits or '-'; at most 64 "
+            "characters)",
         )
     return value
 
 
 def parse_alert_id(value: str) -> int:
+    value = unquote(value)
     if not _ALERT_ID_RE.match(value) or int(value) < 1:
         raise BadRequestError(
             "InvalidAlertId",
