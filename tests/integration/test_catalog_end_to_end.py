@@ -92,7 +92,7 @@ def collect_simulator_output(
                 str(catalog),
                 "--load",
                 "60",
-            ],  # fmt: skip
+            ],
             capture_output=True,
             text=True,
             timeout=60,
