@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from chalice.test import Client
+from paho.mqtt.enums import CallbackAPIVersion
 
 from orchestralink import db
 from orchestralink.catalog import CATALOG_ENV, DEFAULT_CATALOG_PATH, clear_catalog_cache
@@ -63,7 +64,7 @@ def collect_simulator_output(
     """Run the simulator's load mode; return every message it published."""
     received: list[tuple[str, dict[str, Any]]] = []
     subscribed = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=uuid.uuid4().hex)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=uuid.uuid4().hex)
     client.on_connect = lambda c, *_: c.subscribe("machine/#", qos=1)
     client.on_subscribe = lambda *_: subscribed.set()
     client.on_message = lambda _c, _u, msg: received.append(
