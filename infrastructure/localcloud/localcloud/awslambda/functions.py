@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from localcloud.http import HttpResponse
@@ -58,7 +59,7 @@ class FunctionSpec:
     def qualified_arn(self) -> str:
         return f"{self.arn}:{self.version}"
 
-    @property
+    @cached_property
     def fingerprint(self) -> tuple[object, ...]:
         """Identifies what a worker was started from; any change means new workers."""
         return (

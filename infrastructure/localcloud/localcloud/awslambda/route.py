@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from localcloud.awslambda.service import TAIL_BYTES, InvokeError
-from localcloud.edge.operations import identify
+from localcloud.edge.operations import signing_region
 from localcloud.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class InvokeRoute:
                 404, "ResourceNotFoundException", "no such function path", request_id
             )
         function = unquote(found.group(1))
-        region = identify(request).region or self._service.config.region
+        region = signing_region(request) or self._service.config.region
         invocation_type = (
             "Event"
             if asynchronous

@@ -74,6 +74,8 @@ class Worker:
         self._lock = threading.Lock()
         self._server = EdgeServerThread("127.0.0.1", 0, RuntimeApi(self).handle)
         self._process: subprocess.Popen[bytes] | None = None
+        self._memory_mb = 0
+        self._memory_read_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -181,14 +183,20 @@ class Worker:
         self.stop()
 
     def max_memory_mb(self) -> int:
+        """Peak resident memory (VmHWM), read at most once a second: reading
+        /proc/<pid>/status costs more than a warm invocation."""
+        now = time.monotonic()
+        if now - self._memory_read_at < 1.0:
+            return self._memory_mb
+        self._memory_read_at = now
         try:
             status = Path(f"/proc/{self.pid}/status").read_text()
         except OSError:
-            return 0
+            return self._memory_mb
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-        return 0
+                self._memory_mb = int(line.split()[1]) // 1024
+        return self._memory_mb
 
     # --- the Runtime API's side (WorkerSide) -----------------------------------
 

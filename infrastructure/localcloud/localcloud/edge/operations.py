@@ -42,6 +42,12 @@ class _RestOperation:
 _lock = threading.Lock()
 
 
+def signing_region(request: HttpRequest) -> str | None:
+    """The region of the request's SigV4 credential scope, cheaply."""
+    match = _CREDENTIAL.search(request.header("authorization", "") or "")
+    return match.group(1) if match else None
+
+
 def identify(request: HttpRequest) -> AwsCall:
     """The AWS call a request makes, as far as cheap inspection tells."""
     service = region = None
