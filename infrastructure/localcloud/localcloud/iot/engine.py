@@ -118,6 +118,11 @@ class RulesEngine:
             return
         self._stopping.clear()
         self.refresh()
+        logger.info(
+            "IoT rules engine connecting to mqtt://%s as %s",
+            self.settings.broker_address,
+            self.settings.client_id,
+        )
         self.publisher.start()
         client = self._client = self._new_client()
         client.connect_async(
@@ -132,11 +137,6 @@ class RulesEngine:
         ]
         for thread in self._threads:
             thread.start()
-        logger.info(
-            "IoT rules engine connecting to mqtt://%s as %s",
-            self.settings.broker_address,
-            self.settings.client_id,
-        )
 
     def stop(self) -> None:
         """Finishes and acknowledges what was taken; the rest waits in the broker."""
