@@ -22,14 +22,12 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import get_backend
 
+from localcloud.awslambda.functions import DEAD_LETTER_ATTRIBUTE
+
 from .base import LocalResource, tags_to_dict
 from .exceptions import TemplateError
 
 logger = logging.getLogger(__name__)
-
-# Set on moto's function object by the Lambda data plane's listener for
-# CreateFunction/UpdateFunctionConfiguration (moto drops DeadLetterConfig).
-DEAD_LETTER_ATTRIBUTE = "_localcloud_dead_letter_target"
 
 _CONFIGURATION = (
     "Description",
@@ -142,6 +140,8 @@ def _code(properties: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 
 def _set_dead_letter(function: Any, properties: dict[str, Any]) -> None:
+    """Where the Lambda data plane reads a function's dead-letter target (moto
+    drops DeadLetterConfig)."""
     target = (properties.get("DeadLetterConfig") or {}).get("TargetArn")
     setattr(function, DEAD_LETTER_ATTRIBUTE, target or None)
 

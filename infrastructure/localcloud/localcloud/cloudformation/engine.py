@@ -18,6 +18,10 @@ Each change wraps one moto function and is applied once, by `patch_engine()`:
 - a resource type that moto cannot update is left as it was, with a warning,
   instead of vanishing from the stack (moto stores None for it);
 - a change set that creates a stack leaves the stack with its outputs;
+- a change set with nothing to change is created FAILED with CloudFormation's
+  reason ("The submitted information didn't contain changes."), which
+  `aws cloudformation deploy` reports as "No changes to deploy" (moto refused
+  the request, and compared the expanded template with the submitted one);
 - every resource has a physical id (moto leaves some without, such as
   DBSubnetGroup and Lambda Permission, which breaks DescribeStackResources).
 """
@@ -33,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moto.cloudformation import models, parsing
+from moto.cloudformation import models, parsing, responses
 
 from localcloud.apigateway.urls import localize_stage_url
 from localcloud.s3website.website import localize_website_url
@@ -42,6 +46,7 @@ from . import sam
 from .base import random_suffix
 from .context import endpoints
 from .dynamic_references import contains_reference, resolve_references
+from .lifecycle import mark_failed, patch_lifecycle, reason_of, resource_event
 from .yaml_tags import yaml_tag_constructor
 
 logger = logging.getLogger(__name__)
@@ -73,6 +78,7 @@ def patch_engine() -> None:
         _patch_updates()
         _patch_outputs()
         _patch_creation()
+        patch_lifecycle()
         _patched = True
 
 
@@ -154,11 +160,49 @@ def _patch_templates() -> None:
         stack.description = stack.template_dict.get("Description")
         stack.output_map = stack._create_output_map()
 
+    def has_template(self: Any, other_template: str) -> bool:
+        if self.template == other_template:
+            return True
+        same: bool = models.Stack.parse_template(self.template) == (
+            models.Stack.parse_template(other_template)
+        )
+        return same
+
+    def has_parameters(self: Any, other_parameters: dict[str, Any]) -> bool:
+        # A parameter left out means its default; moto compared the submitted
+        # values with the ones first given, so an unchanged redeploy that lists
+        # previous values (as the AWS CLI does) looked like a change.
+        declared: dict[str, Any] = self.template_dict.get("Parameters") or {}
+        current = self.resource_map.resolved_parameters
+        return all(
+            _parameter_text(current.get(name))
+            == _parameter_text(other_parameters.get(name, spec.get("Default")))
+            for name, spec in declared.items()
+        )
+
+    validate_update = responses.CloudFormationResponse._validate_different_update
+
+    @functools.wraps(validate_update)
+    def validate_different_update(self: Any, *args: Any, **kwargs: Any) -> None:
+        if self._get_action() != "CreateChangeSet":
+            validate_update(self, *args, **kwargs)
+
+    responses.CloudFormationResponse._validate_different_update = (  # type: ignore[method-assign]
+        validate_different_update
+    )
+    models.Stack.has_template = has_template  # type: ignore[method-assign]
+    models.Stack.has_parameters = has_parameters  # type: ignore[method-assign]
     models.Stack.__init__ = init  # type: ignore[method-assign]
     models.Stack._parse_template = parse_stack_template  # type: ignore[method-assign]
     models.Stack.update = update  # type: ignore[method-assign]
     models.ChangeSet._parse_template = parse_change_set_template  # type: ignore[method-assign]
     models.CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+def _parameter_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return "" if value is None else str(value)
 
 
 # --- dynamic references ----------------------------------------------------------
@@ -240,10 +284,11 @@ def _update_in_cloudformation_order(
     for _attempt in range(parsing.MAX_UPDATE_ATTEMPTS):
         failed: list[tuple[str, Exception]] = []
         for logical_id in pending:
+            definition = self._resource_json_map[logical_id]
             try:
                 changed = parsing.parse_and_update_resource(
                     logical_id,
-                    self._resource_json_map[logical_id],
+                    definition,
                     self,
                     account_id=self._account_id,
                     region_name=self._region_name,
@@ -253,18 +298,41 @@ def _update_in_cloudformation_order(
             else:
                 if changed is not None:
                     self._parsed_resources[logical_id] = changed
+                resource_event(
+                    self,
+                    logical_id,
+                    str(definition.get("Type", "")),
+                    "UPDATE_COMPLETE",
+                    physical_id=str(getattr(changed, "physical_resource_id", "") or ""),
+                )
         pending = [logical_id for logical_id, _ in failed]
         if not failed:
             break
     else:
-        raise failed[0][1]
+        failed_id, failure = failed[0]
+        if mark_failed(failure, failed_id):
+            resource_event(
+                self,
+                failed_id,
+                str(self._resource_json_map[failed_id].get("Type", "")),
+                "UPDATE_FAILED",
+                reason=f"Resource handler returned message: {reason_of(failure)}",
+            )
+        raise failure
 
     for logical_id in actions["Remove"]:
         resource = self._parsed_resources.pop(logical_id, None)
         definition = previous.get(logical_id) or {}
         if resource is None or definition.get("DeletionPolicy") == "Retain":
             continue
-        self._delete_resource(resource, definition)
+        try:
+            self._delete_resource(resource, definition)
+        except Exception as error:
+            mark_failed(error, logical_id)
+            raise
+        resource_event(
+            self, logical_id, str(definition.get("Type", "")), "DELETE_COMPLETE"
+        )
 
 
 # --- creation ----------------------------------------------------------------------

@@ -9,7 +9,9 @@ is converted. Whoever reads rules (the IoT rules engine) sees one shape.
 Properties: RuleName (generated as `{LogicalId}_{random}` when absent, as rule
 names allow only letters, digits and underscores), TopicRulePayload (Sql,
 Actions, ErrorAction, RuleDisabled, AwsIotSqlVersion, Description). Tags are
-not kept. Ref is the rule name; Fn::GetAtt Arn is its ARN.
+not kept. Ref is the rule name; Fn::GetAtt Arn is its ARN. The SQL is checked
+with the rules engine's compiler first, so SQL the engine cannot run fails the
+resource with the engine's message, as CreateTopicRule would refuse it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from moto.iot.models import iot_backends
 
 from .base import LocalResource, as_bool, random_suffix
+from .exceptions import TemplateError
 
 # Maps whose keys are the user's own, not CloudFormation property names.
 _VERBATIM = frozenset({"ClientProperties"})
@@ -51,6 +54,7 @@ class TopicRule(LocalResource):
         region: str,
     ) -> TopicRule:
         rule_name = properties.get("RuleName") or f"{logical_id}_{random_suffix()}"
+        _check_sql(rule_name, properties)
         backend = iot_backends[account_id][region]
         backend.create_topic_rule(rule_name, **_rule_arguments(properties))
         rule = backend.rules[rule_name]
@@ -71,6 +75,7 @@ class TopicRule(LocalResource):
             return super().update(
                 original, name, logical_id, properties, account_id, region
             )
+        _check_sql(original.physical_resource_id, properties)
         backend = iot_backends[account_id][region]
         backend.replace_topic_rule(
             original.physical_resource_id, **_rule_arguments(properties)
@@ -82,6 +87,16 @@ class TopicRule(LocalResource):
         backend = iot_backends[self.account_id][self.region]
         if self.physical_resource_id in backend.rules:
             backend.delete_topic_rule(self.physical_resource_id)
+
+
+def _check_sql(rule_name: str, properties: dict[str, Any]) -> None:
+    from localcloud.iot import SqlParseError, compile_sql
+
+    sql = str((properties.get("TopicRulePayload") or {}).get("Sql", ""))
+    try:
+        compile_sql(sql)
+    except SqlParseError as error:
+        raise TemplateError(f"topic rule {rule_name}: {error}") from error
 
 
 def _rule_arguments(properties: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,11 @@ moto's model defaults Port to 3306 whatever the engine (a PostgreSQL instance
 would listen on MySQL's port), expects DBSubnetGroupName to be an object
 rather than the name a `!Ref` gives, ignores VPCSecurityGroups, and has no
 update, so an UpdateStack that touches the instance loses it from the stack.
-Here the instance is created through moto's `create_db_instance`, the call
-CreateDBInstance makes (which the RDS data plane acts on), with the engine's
-default port. An update changes the master password, storage and class in
-place (ModifyDBInstance); other changes are logged and not applied.
+Here moto's model is still what creates the instance (the RDS data plane hooks
+it to start PostgreSQL and wait until it is available), given the properties
+in the shapes it expects; the port defaults to the engine's. An update changes
+the master password, storage and class in place (ModifyDBInstance); other
+changes are logged and not applied.
 Ref is the instance identifier; Fn::GetAtt Endpoint.Address / Endpoint.Port
 are what the instance reports, DBInstanceArn its ARN.
 """
@@ -20,10 +21,11 @@ from typing import Any
 from moto.rds.models import DBInstance as MotoDBInstance
 from moto.rds.models import rds_backends
 
-from .base import LocalResource, as_bool, tags_to_dict
+from .base import LocalResource, tags_to_dict
 
 logger = logging.getLogger(__name__)
 
+_MOTO_DEFAULT_PORT = 3306
 _MODIFIABLE = {
     "MasterUserPassword": "master_user_password",
     "AllocatedStorage": "allocated_storage",
@@ -49,67 +51,39 @@ class DBInstance(LocalResource):
     ) -> DBInstance:
         engine = str(properties.get("Engine", "postgres"))
         identifier = str(properties.get("DBInstanceIdentifier") or name).lower()
-        identifier = identifier.replace("_", "-")
-        subnet_group = properties.get("DBSubnetGroupName")
-        if subnet_group is not None and not isinstance(subnet_group, str):
-            subnet_group = getattr(subnet_group, "subnet_name", None) or getattr(
-                subnet_group, "name", None
-            )
-        security_groups = [
-            str(getattr(group, "group_name", group))
-            for group in properties.get("DBSecurityGroups") or []
-        ]
         if properties.get("ManageMasterUserPassword"):
             logger.warning(
                 "DB instance %s: ManageMasterUserPassword is not supported by the "
                 "local cloud; generate the password into a secret instead",
                 identifier,
             )
-        arguments = {
-            "db_instance_identifier": identifier,
-            "engine": engine,
-            "engine_version": properties.get("EngineVersion"),
-            "db_instance_class": properties.get("DBInstanceClass"),
-            "allocated_storage": _int(properties.get("AllocatedStorage")),
-            "db_name": properties.get("DBName"),
-            "master_username": properties.get("MasterUsername"),
-            "master_user_password": properties.get("MasterUserPassword"),
-            "port": _int(properties.get("Port")) or MotoDBInstance.default_port(engine),
-            "db_subnet_group_name": subnet_group,
-            "db_security_groups": security_groups,
-            "vpc_security_group_ids": list(
-                properties.get("VPCSecurityGroups")
-                or properties.get("VpcSecurityGroupIds")
-                or []
-            ),
-            "availability_zone": properties.get("AvailabilityZone"),
-            "multi_az": as_bool(properties.get("MultiAZ")),
-            "publicly_accessible": as_bool(properties.get("PubliclyAccessible")),
-            "storage_type": properties.get("StorageType"),
-            "storage_encrypted": as_bool(properties.get("StorageEncrypted")),
-            "iops": _int(properties.get("Iops")),
-            "kms_key_id": properties.get("KmsKeyId"),
-            "backup_retention_period": _int(properties.get("BackupRetentionPeriod")),
-            "preferred_backup_window": properties.get(
-                "PreferredBackupWindow", "13:14-13:44"
-            ),
-            "preferred_maintenance_window": str(
-                properties.get("PreferredMaintenanceWindow", "wed:06:38-wed:07:08")
-            ).lower(),
-            "auto_minor_version_upgrade": properties.get("AutoMinorVersionUpgrade"),
-            "db_parameter_group_name": properties.get("DBParameterGroupName"),
-            "copy_tags_to_snapshot": properties.get("CopyTagsToSnapshot"),
-            "deletion_protection": as_bool(properties.get("DeletionProtection")),
-            "tags": [
-                {"Key": k, "Value": v}
-                for k, v in tags_to_dict(properties.get("Tags")).items()
-            ],
-        }
-        backend = rds_backends[account_id][region]
-        arguments = {
-            key: value for key, value in arguments.items() if value is not None
-        }
-        database = backend.create_db_instance(arguments)
+        # moto's own model is the entry point the RDS data plane wraps (it
+        # starts the server and waits until it is available), so it is called
+        # with the properties in the shapes it expects.
+        normalized = dict(properties)
+        normalized["DBSubnetGroupName"] = _named(properties.get("DBSubnetGroupName"))
+        normalized["DBSecurityGroups"] = [
+            _named(group) for group in properties.get("DBSecurityGroups") or []
+        ]
+        normalized["VpcSecurityGroupIds"] = list(
+            properties.get("VPCSecurityGroups")
+            or properties.get("VpcSecurityGroupIds")
+            or []
+        )
+        normalized["Tags"] = [
+            {"Key": k, "Value": v}
+            for k, v in tags_to_dict(properties.get("Tags")).items()
+        ]
+        if "Port" in properties:
+            normalized["Port"] = int(properties["Port"])
+        if "AllocatedStorage" in properties:
+            normalized["AllocatedStorage"] = int(properties["AllocatedStorage"])
+        database = MotoDBInstance.create_from_cloudformation_json(
+            identifier, {"Properties": normalized}, account_id, region
+        )
+        default_port = MotoDBInstance.default_port(engine)
+        if "Port" not in properties and database.port == _MOTO_DEFAULT_PORT:
+            database.port = default_port  # moto's 3306 whatever the engine
         return cls(database.db_instance_identifier, properties, account_id, region)
 
     @classmethod
@@ -163,7 +137,16 @@ class DBInstance(LocalResource):
             backend.delete_db_instance(self.physical_resource_id)
 
 
-def _int(value: Any) -> int | None:
-    if value is None or value == "":
+class _Named:
+    """What moto's model expects for a subnet or security group: a `.name`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _named(value: Any) -> _Named | None:
+    if value is None:
         return None
-    return int(value)
+    if isinstance(value, str):
+        return _Named(value)
+    return _Named(str(getattr(value, "name", value)))
