@@ -248,8 +248,8 @@ class MappingRunner:
     def _deliver(self, mapping: Any, queue: Any, batch: list[Any]) -> None:
         try:
             outcome = self._invoke(mapping, queue, batch)
-            self._delete(queue, batch, outcome.succeeded)
             self._record(mapping.uuid, len(batch), outcome)
+            self._delete(queue, batch, outcome.succeeded)
         except Exception:
             logger.exception("event source mapping %s: batch failed", self.uuid)
             _last_results[self.uuid] = "PROBLEM: Internal error of the local poller"
