@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run OrchestraLink's stack on this machine. Settings come from "
         "environment variables (which `make VAR=value` sets): ORCHESTRALINK_STATE "
         "(state folder, default .state), EDGE_PORT (4566), MQTT_PORT (1883), "
-        "MQTT_WS_PORT (9001), MACHINES (10), TARGET (local).",
+        "MQTT_WS_PORT (9001), MACHINES (10), TARGET (local), DASHBOARD (1; 0 deploys "
+        "the backend alone).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("up", help="build, start and deploy the whole stack")

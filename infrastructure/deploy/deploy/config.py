@@ -49,6 +49,10 @@ class StackConfig:
     region: str = field(
         default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     )
+    # DASHBOARD=0 deploys the backend alone (no Node needed, quicker).
+    dashboard: bool = field(
+        default_factory=lambda: os.environ.get("DASHBOARD", "1") not in ("0", "no")
+    )
     repo_dir: Path = REPO_DIR
     template_path: Path = field(
         default_factory=lambda: Path(

@@ -33,7 +33,7 @@ def _hash(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _npm() -> str:
+def find_npm() -> str:
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         raise DeployError(
@@ -48,7 +48,7 @@ def build_dashboard(frontend_dir: Path, stamp_dir: Path, log: Any) -> Path | Non
     """Build into frontend/dist; returns it, or None without a frontend."""
     if not (frontend_dir / "package.json").exists():
         return None
-    npm = _npm()
+    npm = find_npm()
     stamp_dir.mkdir(parents=True, exist_ok=True)
     lock_hash = _hash(
         [frontend_dir / "package-lock.json", frontend_dir / "package.json"]

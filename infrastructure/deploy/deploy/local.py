@@ -12,6 +12,7 @@ import dataclasses
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,10 +48,23 @@ def aws_client(config: StackConfig, service: str) -> Any:
     )
 
 
+def path_style(url: str, endpoint_url: str) -> str:
+    """The same API as a URL on the edge itself, for clients that cannot resolve
+    `{api}.execute-api.localhost` (browsers and curl do; Python's resolver does
+    not), using LocalStack's `/_aws/execute-api/{api}/{stage}/` form."""
+    parsed = urllib.parse.urlparse(url)
+    host = parsed.hostname or ""
+    if not host.endswith(".execute-api.localhost"):
+        return url
+    api_id = host.split(".", 1)[0]
+    return f"{endpoint_url}/_aws/execute-api/{api_id}{parsed.path}"
+
+
 @dataclass
 class Endpoints:
     dashboard_url: str
     api_url: str
+    api_url_path_style: str
     mqtt_url: str
     mqtt_ws_url: str
     database: str
@@ -60,6 +74,7 @@ class Endpoints:
         return [
             ("Dashboard", self.dashboard_url),
             ("API", self.api_url),
+            ("API (any HTTP client)", self.api_url_path_style),
             ("OpenAPI", self.api_url.rstrip("/") + "/openapi.json"),
             ("MQTT (TCP)", self.mqtt_url),
             ("MQTT (WebSockets)", self.mqtt_ws_url),
@@ -104,9 +119,10 @@ def deploy(config: StackConfig, log: Log) -> Endpoints:
     started = time.monotonic()
     config.state_dir.mkdir(parents=True, exist_ok=True)
     template = load_template(config.template_path)
-    dist_check = config.repo_dir / "frontend" / "package.json"
-    if dist_check.exists():
-        frontend._npm()  # fail fast on a missing Node before anything starts
+    frontend_dir = config.repo_dir / "frontend"
+    with_dashboard = config.dashboard and (frontend_dir / "package.json").exists()
+    if with_dashboard:
+        frontend.find_npm()  # fail fast on a missing Node before anything starts
 
     passwords = start_services(config, log)
 
@@ -115,7 +131,11 @@ def deploy(config: StackConfig, log: Log) -> Endpoints:
     for artifact in artifacts:
         state = "built" if artifact.rebuilt else "unchanged"
         log(f"  {artifact.logical_id}: {state}")
-    dist = frontend.build_dashboard(config.repo_dir / "frontend", config.build_dir, log)
+    dist = (
+        frontend.build_dashboard(frontend_dir, config.build_dir, log)
+        if with_dashboard
+        else None
+    )
 
     log("deploying template.yaml (CloudFormation)")
     s3 = aws_client(config, "s3")
@@ -153,7 +173,7 @@ def deploy(config: StackConfig, log: Log) -> Endpoints:
 
     log(f"starting the simulator ({config.machines} machines)")
     Supervisor(config).start_program("simulator")
-    _wait_for_readings(endpoints.api_url, log)
+    _wait_for_readings(endpoints.api_url_path_style, log)
     log(f"ready in {time.monotonic() - started:.1f} s")
     return endpoints
 
@@ -201,6 +221,7 @@ def _endpoints(config: StackConfig, outputs: dict[str, str]) -> Endpoints:
     return Endpoints(
         dashboard_url=outputs.get("DashboardUrl", ""),
         api_url=outputs.get("ApiUrl", ""),
+        api_url_path_style=path_style(outputs.get("ApiUrl", ""), config.endpoint_url),
         mqtt_url=f"mqtt://{host}:{config.mqtt_port}",
         mqtt_ws_url=f"ws://{host}:{config.mqtt_ws_port}",
         database=f"postgresql://{db}:{port}" if db else "",
