@@ -336,23 +336,27 @@ class RulesEngine:
         runs: list[ActionRun] = []
         routing = self._routing
         for received in batch:
-            rules = routing.rules_for(received.topic)
+            topic = received.topic  # a property that decodes on each access
+            rules = routing.rules_for(topic)
             if not rules:
                 continue
             # MQTT does not tell subscribers who published: clientid() is "".
-            message = Message(received.topic, bytes(received.payload), qos=received.qos)
+            payload = received.payload
+            if type(payload) is not bytes:
+                payload = bytes(payload)
+            message = Message(topic, payload, qos=received.qos)
             for rule in rules:
                 message.account_id = rule.account_id
                 try:
-                    payload = rule.statement.evaluate(message)
+                    selected = rule.statement.evaluate(message)
                 except RuleEvaluationError as error:
                     self._warn_once(rule.name, "evaluation", str(error))
                     continue
-                if payload is None:
+                if selected is None:
                     continue
                 run = ActionRun(rule.name, message, rule.error_action)
                 for action in rule.actions:
-                    action.submit(message, payload, run)
+                    action.submit(message, selected, run)
                 runs.append(run)
         self.processed += len(batch)
         self._sender.flush()

@@ -66,7 +66,18 @@ def moto_sqs_backend(account_id: str, region: str) -> SqsBackend:
     return backend
 
 
-ErrorCallback = Callable[[str], None]
+class _Pending:
+    """One message waiting for the next flush, and whom to tell if it fails."""
+
+    __slots__ = ("action", "body", "run")
+
+    def __init__(self, body: str, run: ActionRun, action: SqsAction) -> None:
+        self.body = body
+        self.run = run
+        self.action = action
+
+    def fail(self, error: str) -> None:
+        self.run.fail(self.action, error)
 
 
 class SqsSender:
@@ -80,14 +91,16 @@ class SqsSender:
         backend_for: Callable[[str, str], SqsBackend] = moto_sqs_backend,
     ) -> None:
         self._backend_for = backend_for
-        self._pending: dict[QueueRef, list[tuple[str, ErrorCallback]]] = {}
+        self._pending: dict[QueueRef, list[_Pending]] = {}
         self.sent = 0
 
-    def add(self, queue: QueueRef, body: str, on_error: ErrorCallback) -> None:
+    def add(
+        self, queue: QueueRef, body: str, run: ActionRun, action: SqsAction
+    ) -> None:
         entries = self._pending.get(queue)
         if entries is None:
             entries = self._pending[queue] = []
-        entries.append((body, on_error))
+        entries.append(_Pending(body, run, action))
 
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
@@ -104,16 +117,16 @@ class SqsSender:
         self,
         backend: SqsBackend,
         queue: QueueRef,
-        chunk: list[tuple[str, ErrorCallback]],
+        chunk: list[_Pending],
     ) -> None:
         batch: dict[str, dict[str, Any]] = {
             str(index): {
                 "Id": str(index),
-                "MessageBody": body,
+                "MessageBody": pending.body,
                 "MessageAttributes": {},
                 "DelaySeconds": None,
             }
-            for index, (body, _) in enumerate(chunk)
+            for index, pending in enumerate(chunk)
         }
         try:
             _, failed = backend.send_message_batch(queue.name, batch)
@@ -121,22 +134,19 @@ class SqsSender:
             self._fail_all(chunk, queue, error)
             return
         for entry in failed:
-            _, on_error = chunk[int(entry["Id"])]
-            on_error(
+            chunk[int(entry["Id"])].fail(
                 f"Failed to send message to SQS queue {queue.url}. The error "
                 f"received was {entry.get('Code')}: {entry.get('Message')}"
             )
         self.sent += len(chunk) - len(failed)
 
     @staticmethod
-    def _fail_all(
-        entries: list[tuple[str, ErrorCallback]], queue: QueueRef, error: Exception
-    ) -> None:
+    def _fail_all(entries: list[_Pending], queue: QueueRef, error: Exception) -> None:
         code = getattr(error, "code", None) or getattr(error, "error_type", None)
         text = getattr(error, "message", None) or str(error)
         reason = f"{code}: {text}" if code else text
-        for _, on_error in entries:
-            on_error(
+        for pending in entries:
+            pending.fail(
                 f"Failed to send message to SQS queue {queue.url}. "
                 f"The error received was {reason}"
             )
@@ -177,4 +187,4 @@ class SqsAction:
                     f"is not UTF-8 text; set useBase64 to true in the sqs action",
                 )
                 return
-        self._sender.add(queue, body, lambda error: run.fail(self, error))
+        self._sender.add(queue, body, run, self)
