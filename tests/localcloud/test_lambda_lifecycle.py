@@ -254,3 +254,31 @@ def test_a_runtime_not_installed_falls_back_to_the_host_with_one_warning(
     ]
     assert len(warnings) == 1
     assert "Python 3.14 is not installed" in warnings[0]
+
+
+def test_a_published_version_keeps_its_code_and_its_warm_worker(
+    local_cloud: RunningCloud, make_function: MakeFunction
+) -> None:
+    source = "import os\n\ndef handler(e, c):\n    return ['{tag}', os.getpid()]\n"
+    name = make_function(source.replace("{tag}", "one"))
+    lambda_client = local_cloud.client("lambda")
+    version = lambda_client.publish_version(FunctionName=name)["Version"]
+    lambda_client.update_function_code(
+        FunctionName=name,
+        ZipFile=zip_source({"app.py": source.replace("{tag}", "two")}),
+    )
+
+    def call(qualifier: str) -> tuple[str, list[Any]]:
+        response = lambda_client.invoke(FunctionName=name, Qualifier=qualifier)
+        return response["ExecutedVersion"], json.loads(response["Payload"].read())
+
+    answers = [call(q) for q in (version, "$LATEST", version, "$LATEST")]
+
+    assert [(v, tag) for v, (tag, _) in answers] == [
+        (version, "one"),
+        ("$LATEST", "two"),
+        (version, "one"),
+        ("$LATEST", "two"),
+    ]
+    assert answers[0][1][1] == answers[2][1][1]
+    assert answers[1][1][1] == answers[3][1][1]

@@ -33,7 +33,6 @@ _FOLLOWED = {
     "UpdateFunctionCode",
     "UpdateFunctionConfiguration",
     "DeleteFunction",
-    "PublishVersion",
 }
 
 

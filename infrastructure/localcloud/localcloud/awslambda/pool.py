@@ -64,7 +64,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._idle: dict[tuple[object, ...], list[Worker]] = {}
         self._busy: set[Worker] = set()
-        self._current: dict[str, tuple[object, ...]] = {}  # function ARN -> fingerprint
+        # (function ARN, version) -> the fingerprint new invocations get
+        self._current: dict[tuple[str, str], tuple[object, ...]] = {}
         self._inflight: dict[str, int] = {}  # function ARN -> running invocations
         self._total = 0
         self._stopping = threading.Event()
@@ -121,8 +122,8 @@ class WorkerPool:
                 )
             self._inflight[spec.arn] = running + 1
             self._total += 1
-            previous = self._current.get(spec.arn)
-            self._current[spec.arn] = spec.fingerprint
+            previous = self._current.get((spec.arn, spec.version))
+            self._current[(spec.arn, spec.version)] = spec.fingerprint
         if previous is not None and previous != spec.fingerprint:
             self._retire_fingerprint(previous)
 
@@ -154,7 +155,7 @@ class WorkerPool:
             if worker is None:
                 return
             self._busy.discard(worker)
-            current = self._current.get(spec.arn) == spec.fingerprint
+            current = self._current.get((spec.arn, spec.version)) == spec.fingerprint
             keep = worker.alive and not worker.retired and current
             if keep:
                 worker.last_used = time.monotonic()
@@ -167,7 +168,8 @@ class WorkerPool:
     def retire_function(self, function_arn: str) -> None:
         """Stops idle workers of a function (after an update or a delete)."""
         with self._lock:
-            self._current.pop(function_arn, None)
+            for key in [key for key in self._current if key[0] == function_arn]:
+                del self._current[key]
             doomed = []
             for fingerprint in list(self._idle):
                 if fingerprint and fingerprint[0] == function_arn:
