@@ -120,3 +120,35 @@ def test_reset_must_be_a_post(local_cloud: RunningCloud) -> None:
 
     assert raised.value.code == 405
     assert "use POST" in raised.value.read().decode()
+
+
+def test_large_uploads_with_expect_continue_round_trip(
+    local_cloud: RunningCloud,
+) -> None:
+    s3 = local_cloud.client("s3")
+    s3.create_bucket(Bucket="edge-large-upload")
+    data = bytes(range(256)) * 8192  # 2 MiB: botocore sends Expect: 100-continue
+
+    s3.put_object(Bucket="edge-large-upload", Key="blob", Body=data)
+    stored = s3.get_object(Bucket="edge-large-upload", Key="blob")["Body"].read()
+
+    assert stored == data
+
+
+def test_a_chunked_request_body_is_read_whole(local_cloud: RunningCloud) -> None:
+    body = b'{"Action": "none"}'
+    request = (
+        b"POST /_localstack/health HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{len(body):x}\r\n".encode()
+        + body
+        + b"\r\n0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", local_cloud.port), timeout=5) as sock:
+        sock.sendall(request)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+
+    assert reply.startswith(b"HTTP/1.1 200 OK")
+    assert reply.endswith(b'{"status": "OK"}')
