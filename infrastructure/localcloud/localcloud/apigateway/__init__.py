@@ -1,7 +1,8 @@
 """API Gateway REST APIs (v1): the execute-api data plane.
 
 moto answers the control plane (CreateRestApi, PutIntegration, CreateDeployment,
-...); this package serves the deployed stages: requests are matched to
+...), except ImportRestApi/PutRestApi and binary media types, which this package
+mends (see `control`); it serves the deployed stages: requests are matched to
 resources like API Gateway does, turned into Lambda proxy events, and the
 function's response is mapped back. See docs/apigateway.md for the routes, the
 supported integrations and the differences from AWS.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .control import RestApiControlRoute
 from .gateway import ExecuteApiRoute
 from .urls import ExecuteApiTarget, execute_api_url, localize_stage_url, parse_target
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExecuteApiRoute",
     "ExecuteApiTarget",
+    "RestApiControlRoute",
     "execute_api_url",
     "install",
     "localize_stage_url",
@@ -28,7 +31,9 @@ __all__ = [
 
 
 def install(cloud: LocalCloud) -> None:
-    """Mounts the execute-api routes on the edge."""
+    """Mounts the execute-api routes, and the control-plane calls moto lacks."""
+    config = cloud.config
+    cloud.add_route(RestApiControlRoute(cloud, config.account_id, config.region))
     cloud.add_route(
         ExecuteApiRoute(
             cloud.invoker,

@@ -15,6 +15,9 @@ definition through moto's apigateway backend, like ImportRestApi with
 - operation `responses` with `headers` (method responses);
 - `x-amazon-apigateway-binary-media-types`.
 
+`merge=True` (PutRestApi's default mode) keeps the resources the API has and
+adds or replaces the methods the definition names.
+
 Security requirements mark methods as authorized (AWS_IAM, CUSTOM or API keys)
 so that the data plane warns that it does not enforce them; authorizer
 definitions, models, request validators and gateway responses are not imported.
@@ -44,16 +47,20 @@ def binary_media_types(document: dict[str, Any]) -> list[str]:
     return [str(item).replace("~1", "/") for item in listed]
 
 
-def import_definition(backend: Any, api: Any, document: dict[str, Any]) -> None:
-    """Replaces `api`'s resources with the ones `document` defines."""
+def import_definition(
+    backend: Any, api: Any, document: dict[str, Any], *, merge: bool = False
+) -> None:
+    """Replaces (or with `merge`, extends) `api`'s resources with `document`'s."""
     if not isinstance(document.get("paths"), dict):
         raise ValueError(
             "the API definition has no 'paths' object; give a Swagger 2.0 or "
             "OpenAPI 3 document"
         )
-    _clear(backend, api)
-    root_id: str = api.root_resource_id
-    resource_ids = {"/": root_id}
+    if not merge:
+        _clear(backend, api)
+    resource_ids = {
+        resource.get_path(): resource.id for resource in list(api.resources.values())
+    }
     for path in sorted(document["paths"]):
         operations = document["paths"][path]
         resource_id = _ensure_resource(backend, api.id, resource_ids, path)
