@@ -328,6 +328,46 @@ def test_describe_endpoint_returns_the_brokers_host_and_port(
     )
 
 
+def test_messages_published_while_the_cloud_is_down_reach_the_redeployed_rule(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto_broker: MosquittoBroker
+) -> None:
+    restarted = RunningCloud(
+        tmp_path_factory.mktemp("iot-restart"),
+        {"mqtt_host": mosquitto_broker.host, "mqtt_port": mosquitto_broker.port},
+    )
+
+    def deploy() -> str:
+        url = str(restarted.client("sqs").create_queue(QueueName="down")["QueueUrl"])
+        restarted.client("iot").create_topic_rule(
+            ruleName="down",
+            topicRulePayload={
+                "sql": "SELECT n FROM 'down/+'",
+                "actions": [sqs_action(url)],
+            },
+        )
+        settle()
+        return url
+
+    restarted.start()
+    try:
+        url = deploy()
+        paho_publish(mosquitto_broker, [("down/a", b'{"n": 0}')])
+        assert receive(restarted, url, 1) == ['{"n":0}']
+        restarted.stop()
+
+        paho_publish(
+            mosquitto_broker,
+            [("down/a", json.dumps({"n": n}).encode()) for n in range(1, 51)],
+        )
+        restarted.start()  # moto's state is gone: the stack is deployed again
+        url = deploy()
+
+        bodies = receive(restarted, url, 50)
+    finally:
+        restarted.stop()
+    assert sorted(json.loads(body)["n"] for body in bodies) == list(range(1, 51))
+
+
 HANDLER = """
 import json, os
 import boto3

@@ -186,9 +186,11 @@ def test_rules_created_deleted_and_disabled_apply_without_a_restart(
     aws: Aws, make_engine: Callable[..., RulesEngine], mosquitto_broker: MosquittoBroker
 ) -> None:
     url = aws.queue()
-    engine = started(make_engine())
+    engine = make_engine()
+    engine.start()
     name = aws.rule("SELECT n FROM 'live/+'", [sqs_action(url)])
     engine.refresh()  # what the edge's listener does after CreateTopicRule
+    assert engine.wait_connected(10)  # the first rule opens the session
     time.sleep(0.2)
     publish(mosquitto_broker, [("live/a", {"n": 1})])
     assert aws.bodies(url, 1) == ['{"n":1}']

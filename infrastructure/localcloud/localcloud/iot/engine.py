@@ -106,6 +106,7 @@ class RulesEngine:
         self._stopping = threading.Event()
         self._inbox: queue.SimpleQueue[mqtt.MQTTMessage | None] = queue.SimpleQueue()
         self._client: mqtt.Client | None = None
+        self._running = False
         self._threads: list[threading.Thread] = []
         self._warned: set[tuple[str, str]] = set()
         self.processed = 0  # MQTT messages taken through the rules
@@ -114,43 +115,35 @@ class RulesEngine:
     # --- BackgroundService ------------------------------------------------------
 
     def start(self) -> None:
-        if self._client is not None:
-            return
-        self._stopping.clear()
-        self.refresh()
-        logger.info(
-            "IoT rules engine connecting to mqtt://%s as %s",
-            self.settings.broker_address,
-            self.settings.client_id,
-        )
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+            self._stopping.clear()
         self.publisher.start()
-        client = self._client = self._new_client()
-        client.connect_async(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-            keepalive=self.settings.keepalive,
-        )
-        client.loop_start()
         self._threads = [
             threading.Thread(target=self._work, name="iot-rules", daemon=True),
             threading.Thread(target=self._reconcile, name="iot-reconcile", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
+        self.refresh()
 
     def stop(self) -> None:
         """Finishes and acknowledges what was taken; the rest waits in the broker."""
-        client = self._client
-        if client is None:
-            return
-        self._stopping.set()
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            self._stopping.set()
         self._inbox.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
-        client.disconnect()
-        client.loop_stop()
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
         self.publisher.stop()
-        self._client = None
         self._connected.clear()
         with self._lock:
             self._subscribed.clear()
@@ -158,11 +151,10 @@ class RulesEngine:
             self._inbox.get_nowait()  # unacknowledged: the broker sends them again
 
     def health(self) -> str:
-        if self._client is None:
+        if not self._running:
             return "available"
-        if self._connected.is_set() and self.publisher.connected:
-            return "running"
-        return "error"
+        subscribed = self._client is None or self._connected.is_set()
+        return "running" if subscribed and self.publisher.connected else "error"
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout) and self.publisher.wait_connected(timeout)
@@ -183,6 +175,29 @@ class RulesEngine:
             self._desired = filters
             if self._connected.is_set():
                 self._sync_subscriptions()
+            elif self._client is None and filters and self._running:
+                self._connect()
+
+    def _connect(self) -> None:
+        """Opens the persistent session once there is a rule to run.
+
+        Not before: moto's rules do not survive a restart of the local cloud,
+        and a resumed session delivers its queued messages at once; connecting
+        with no rules would acknowledge them unprocessed. Connecting when the
+        (re)deployed rules appear hands them to those rules instead.
+        """
+        logger.info(
+            "IoT rules engine connecting to mqtt://%s as %s",
+            self.settings.broker_address,
+            self.settings.client_id,
+        )
+        client = self._client = self._new_client()
+        client.connect_async(
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            keepalive=self.settings.keepalive,
+        )
+        client.loop_start()
 
     def validate(self, stored: StoredRule) -> None:
         """Raises `SqlParseError` if the rule's SQL or templates cannot run."""
