@@ -323,3 +323,29 @@ def test_data_survives_a_restart_of_the_local_cloud(tmp_path: Path) -> None:
     assert forgotten == []
     assert rows == [(7,)]
     assert after["Endpoint"]["Port"] == before["Endpoint"]["Port"]
+
+
+def test_a_managed_master_password_is_in_the_instance_secret(
+    rds: Any, local_cloud: RunningCloud
+) -> None:
+    identifier = _identifier()
+    created = rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="master",
+        ManageMasterUserPassword=True,
+        DBName="telemetry",
+    )["DBInstance"]
+    available, _ = _wait_for(rds, identifier, "available")
+    secret = json.loads(
+        local_cloud.client("secretsmanager").get_secret_value(
+            SecretId=created["MasterUserSecret"]["SecretArn"]
+        )["SecretString"]
+    )
+
+    with _connect(available["Endpoint"], secret["password"]) as connection:
+        assert connection.execute("SELECT current_user").fetchone() == ("master",)
+    assert secret["username"] == "master"
+    assert secret["password"] != "P@55w0rd!"  # moto's fixed placeholder
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)

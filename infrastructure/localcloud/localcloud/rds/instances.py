@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,13 +56,25 @@ def credentials_of(database: Any) -> MasterCredentials:
     # moto's property refuses to return it; the attribute behind it has it.
     password = getattr(database, "_master_user_password", None)
     if database.manage_master_user_password:
-        secret = json.loads(database.master_user_secret.secret.secret_string)
-        password = secret["password"]
+        password = _generate_managed_password(database)
     return MasterCredentials(
         username=str(database.master_username),
         password=str(password),
         dbname=database.db_name,
     )
+
+
+def _generate_managed_password(database: Any) -> str:
+    """RDS generates a random password into the instance's managed secret; moto
+    stores a fixed one under the user name "admin". Put a random password and
+    the real master user name in the secret, as RDS would."""
+    managed = database.master_user_secret
+    password = secrets.token_urlsafe(24)
+    value = {"username": str(database.master_username), "password": password}
+    managed.secretsmanager.put_secret_value(
+        managed.secret.arn, json.dumps(value), None, str(uuid.uuid4()), ["AWSCURRENT"]
+    )
+    return password
 
 
 @dataclass
