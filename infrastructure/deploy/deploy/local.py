@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -191,7 +192,25 @@ def _parameters(
         "Tracing": "PassThrough",
     }
     declared = template.get("Parameters", {})
-    return {key: value for key, value in wanted.items() if key in declared}
+    chosen = {key: value for key, value in wanted.items() if key in declared}
+    chosen.update(_parameter_overrides(declared))
+    return chosen
+
+
+def _parameter_overrides(declared: dict[str, Any]) -> dict[str, str]:
+    """STACK_PARAMETERS="Key=Value,Key=Value": template parameters to set, for
+    tuning runs such as the benchmarks (IngestBatchSize=500, ...)."""
+    raw = os.environ.get("STACK_PARAMETERS", "")
+    overrides = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key not in declared:
+            raise DeployError(
+                f"STACK_PARAMETERS item {item!r} is not Key=Value with a parameter "
+                f"of the template ({', '.join(sorted(declared))})"
+            )
+        overrides[key] = value
+    return overrides
 
 
 def _migrate(config: StackConfig, outputs: dict[str, str]) -> None:
