@@ -28,7 +28,7 @@ from localcloud.invoker import InvocationResult
 from localcloud.sqs import (
     EventSourceSettings,
     SqsEventSourceService,
-    install_mapping_status,
+    install_mapping_patches,
     install_queue_model,
 )
 
@@ -144,7 +144,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 @pytest.fixture
 def world() -> Iterator[World]:
     install_queue_model()
-    install_mapping_status()
+    install_mapping_patches()
     invoker = RecordingInvoker()
     with mock_aws():
         iam = boto3.client("iam", region_name=REGION)
@@ -435,3 +435,68 @@ def test_reserved_concurrency_bounds_the_batches_in_flight(world: World) -> None
     wait_until(lambda: world.counts(url) == (0, 0), timeout=20)
 
     assert world.invoker.most_concurrent == 1
+
+
+def test_a_mapping_from_a_cloudformation_template_with_parameters_delivers(
+    world: World,
+) -> None:
+    world.function("stack-fn")
+    template = {
+        "Parameters": {
+            "Batch": {"Type": "Number", "Default": "100"},
+            "Window": {"Type": "Number", "Default": "1"},
+            "Concurrency": {"Type": "Number", "Default": "2"},
+            "On": {"Type": "String", "Default": "true"},
+        },
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    "FunctionName": "stack-fn",
+                    "BatchSize": {"Ref": "Batch"},
+                    "MaximumBatchingWindowInSeconds": {"Ref": "Window"},
+                    "ScalingConfig": {"MaximumConcurrency": {"Ref": "Concurrency"}},
+                    "Enabled": {"Ref": "On"},
+                },
+            },
+        },
+    }
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+
+    cloudformation.create_stack(StackName="mapped", TemplateBody=json.dumps(template))
+    url = world.sqs.get_queue_url(
+        QueueName=cloudformation.describe_stack_resource(
+            StackName="mapped", LogicalResourceId="Queue"
+        )["StackResourceDetail"]["PhysicalResourceId"].rsplit("/", 1)[-1]
+    )["QueueUrl"]
+    world.send(url, "from-a-stack")
+    wait_until(lambda: world.counts(url) == (0, 0))
+    mapping = world.lam.list_event_source_mappings(FunctionName="stack-fn")[
+        "EventSourceMappings"
+    ][0]
+
+    assert world.invoker.bodies() == ["from-a-stack"]
+    assert mapping["BatchSize"] == 100
+    assert mapping["MaximumBatchingWindowInSeconds"] == 1
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["State"] == "Enabled"
+
+
+def test_enabled_false_as_a_string_disables_a_mapping(world: World) -> None:
+    url, arn = world.queue("string-flag")
+    world.function("string-flag-fn")
+    from moto.awslambda.models import lambda_backends
+
+    uuid = world.mapping(arn, "string-flag-fn")
+    lambda_backends["123456789012"][REGION]._event_source_mappings[
+        uuid
+    ].enabled = "false"
+    world.service.reconcile()
+    time.sleep(0.6)
+    world.send(url, "a")
+    time.sleep(0.6)
+
+    assert world.invoker.events == []
+    assert world.lam.get_event_source_mapping(UUID=uuid)["State"] == "Disabled"

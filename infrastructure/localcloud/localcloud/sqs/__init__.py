@@ -21,9 +21,9 @@ from .event_source import (
     EventSourceSettings,
     MappingStats,
     SqsEventSourceService,
-    install_mapping_status,
     last_processing_result,
 )
+from .mapping_patch import install_mapping_patches
 from .moto_patch import (
     install_queue_model,
     queue_model_installed,
@@ -40,7 +40,7 @@ __all__ = [
     "MappingStats",
     "SqsEventSourceService",
     "install",
-    "install_mapping_status",
+    "install_mapping_patches",
     "install_queue_model",
     "last_processing_result",
     "queue_model_installed",
@@ -71,7 +71,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> EventSourceSetti
 def install(cloud: LocalCloud) -> None:
     """Fast queues in moto, and the event source poller as a background service."""
     install_queue_model()
-    install_mapping_status()
+    install_mapping_patches()
     service = SqsEventSourceService(cloud.invoker, settings_from_env())
     cloud.add_service(service)
     cloud.add_aws_listener("lambda", service.on_aws_request)

@@ -66,6 +66,13 @@ class MappingStats:
     in_flight: int = 0
 
 
+def flag(value: Any) -> bool:
+    """CloudFormation's reading of a Boolean property: "false" is false."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
 def last_processing_result(uuid: str) -> str | None:
     return _last_results.get(uuid)
 
@@ -139,7 +146,7 @@ class MappingRunner:
         try:
             while not self._stopping.is_set():
                 mapping = self._lookup()
-                if mapping is None or not mapping.enabled:
+                if mapping is None or not flag(mapping.enabled):
                     break
                 queue = _queue_for(mapping.event_source_arn)
                 if queue is None:
@@ -196,7 +203,7 @@ class MappingRunner:
         """A batch as Lambda gathers one: up to BatchSize messages, waiting at
         most the batching window once the first arrived, under 6 MB."""
         batch_size = int(mapping.batch_size)
-        window = float(mapping.max_batch_window or 0)
+        window = float(mapping.max_batch_window or 0)  # a string from CloudFormation
         batch, self._carry = self._carry[:batch_size], self._carry[batch_size:]
         size = sum(record_size(message) for message in batch)
         deadline = time.monotonic() + window if batch else None
@@ -394,7 +401,7 @@ class SqsEventSourceService:
             for uuid, mapping in list(mappings.items()):
                 if mapping.event_source_arn.split(":")[2] != "sqs":
                     continue
-                if mapping.enabled:
+                if flag(mapping.enabled):
                     wanted[uuid] = (mapping, _lookup_in(mappings, uuid))
         with self._lock:
             for uuid in list(self._runners):
@@ -419,29 +426,3 @@ class SqsEventSourceService:
 
 def _lookup_in(mappings: dict[str, Any], uuid: str) -> Callable[[], Any]:
     return lambda: mappings.get(uuid)
-
-
-_original_get_configuration: Callable[[Any], dict[str, Any]] | None = None
-
-
-def install_mapping_status() -> None:
-    """moto reports `LastProcessingResult: null` and a free-text reason;
-    report what the poller last saw, and Lambda's reason code. Idempotent."""
-    global _original_get_configuration
-    from moto.awslambda.models import EventSourceMapping
-
-    if _original_get_configuration is not None:
-        return
-    original: Callable[[Any], dict[str, Any]] = EventSourceMapping.get_configuration
-    _original_get_configuration = original
-
-    def get_configuration(self: Any) -> dict[str, Any]:
-        configuration = original(self)
-        if configuration.get("EventSourceArn", "").split(":")[2:3] == ["sqs"]:
-            configuration["StateTransitionReason"] = "USER_INITIATED"
-            result = _last_results.get(self.uuid)
-            if result is not None:
-                configuration["LastProcessingResult"] = result
-        return configuration
-
-    EventSourceMapping.get_configuration = get_configuration  # type: ignore[method-assign]
