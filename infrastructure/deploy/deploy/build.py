@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -116,18 +117,43 @@ def _has_requirements(path: Path) -> bool:
     return any(lines)
 
 
-def _write_zip(root: Path, zip_path: Path) -> str:
-    """A reproducible zip of a folder; returns its SHA-256."""
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = zip_path.with_suffix(".tmp")
+def _add_tree(archive: zipfile.ZipFile, root: Path, prefix: str) -> None:
+    """Add a folder's files, sorted, with fixed timestamps (reproducible)."""
+    for path in _source_files(root):
+        name = prefix + str(path.relative_to(root))
+        info = zipfile.ZipInfo(name, _ZIP_EPOCH)
+        info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, path.read_bytes())
+
+
+def _dependencies_zip(
+    requirements: Path, prefix: str, runtime: str, arch: str, cache_dir: Path
+) -> Path | None:
+    """A zip of the installed requirements, cached by what determines it.
+
+    Installing wheels is the slow part of a build; code changes (make watch)
+    reuse this zip and only append their own files to a copy of it.
+    """
+    if not _has_requirements(requirements):
+        return None
+    key = hashlib.sha256(
+        f"{runtime}|{arch}|{prefix}|".encode() + requirements.read_bytes()
+    ).hexdigest()[:16]
+    cached = cache_dir / f"deps-{key}.zip"
+    if cached.exists():
+        return cached
+    logger.info("installing %s for %s (%s)", requirements, runtime, arch)
+    install_dir = cache_dir / f"deps-{key}"
+    shutil.rmtree(install_dir, ignore_errors=True)
+    _pip_install(requirements, install_dir, runtime, arch)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for path in _source_files(root):
-            info = zipfile.ZipInfo(str(path.relative_to(root)), _ZIP_EPOCH)
-            info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
-    tmp.replace(zip_path)
-    return hashlib.sha256(zip_path.read_bytes()).hexdigest()
+        _add_tree(archive, install_dir, prefix)
+    tmp.replace(cached)
+    shutil.rmtree(install_dir, ignore_errors=True)
+    return cached
 
 
 class Builder:
@@ -175,7 +201,6 @@ class Builder:
         if arch not in _PLATFORMS:
             raise DeployError(f"{logical_id}: architecture {arch} is not x86_64/arm64")
         digest = inputs_hash(source, runtime, arch)
-        out_dir = self.build_dir / logical_id
         zip_path = self.build_dir / f"{logical_id}.zip"
         stamp = self.build_dir / f"{logical_id}.inputs"
         if zip_path.exists() and stamp.exists() and stamp.read_text() == digest:
@@ -183,17 +208,23 @@ class Builder:
             return Artifact(logical_id, kind, source, zip_path, sha, rebuilt=False)
 
         logger.info("building %s %s (%s, %s)", kind, logical_id, runtime, arch)
-        shutil.rmtree(out_dir, ignore_errors=True)
         # Like `sam build` with BuildMethod python3.x, a layer's folder becomes
         # python/ in the zip: Lambda unpacks layers into /opt and puts
         # /opt/python on sys.path. A function's code sits at the zip's root.
-        target = out_dir / "python" if kind == "layer" else out_dir
-        shutil.copytree(
-            source, target, ignore=shutil.ignore_patterns(*_SKIP_NAMES, "*.pyc")
+        prefix = "python/" if kind == "layer" else ""
+        deps = _dependencies_zip(
+            source / "requirements.txt", prefix, runtime, arch, self.build_dir / "deps"
         )
-        requirements = source / "requirements.txt"
-        if _has_requirements(requirements):
-            _pip_install(requirements, target, runtime, arch)
-        sha = _write_zip(out_dir, zip_path)
+        tmp = zip_path.with_suffix(f".{os.getpid()}.tmp")  # builders may overlap
+        if deps is None:
+            tmp.unlink(missing_ok=True)
+        else:
+            shutil.copyfile(deps, tmp)
+        with zipfile.ZipFile(
+            tmp, "a" if deps else "w", zipfile.ZIP_DEFLATED
+        ) as archive:
+            _add_tree(archive, source, prefix)
+        tmp.replace(zip_path)
+        sha = hashlib.sha256(zip_path.read_bytes()).hexdigest()
         stamp.write_text(digest)
         return Artifact(logical_id, kind, source, zip_path, sha, rebuilt=True)

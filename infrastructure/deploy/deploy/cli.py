@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True
     )
-    for noisy in ("botocore", "boto3", "urllib3"):
+    for noisy in ("botocore", "boto3", "urllib3", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = StackConfig()

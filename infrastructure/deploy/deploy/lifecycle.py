@@ -169,8 +169,8 @@ def watch(config: StackConfig, log: Callable[[str], None]) -> int:
                     FunctionName=name, ZipFile=artifact.zip_path.read_bytes()
                 )
                 log(f"{name} updated in {time.monotonic() - started:.2f} s")
-            elif artifact.logical_id in layers:
-                _update_layer(client, layers[artifact.logical_id], artifact.zip_path)
+            elif layer_arn := _layer_arn(layers, artifact.logical_id):
+                _update_layer(client, layer_arn, artifact.zip_path)
                 log(f"layer {artifact.logical_id} updated in "
                     f"{time.monotonic() - started:.2f} s")  # fmt: skip
     return 0
@@ -185,8 +185,20 @@ def _stack_resources(config: StackConfig, resource_type: str) -> dict[str, str]:
     return {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in resources["StackResources"]
-        if r["ResourceType"] == resource_type
+        if r.get("ResourceType") == resource_type
     }
+
+
+def _layer_arn(layers: dict[str, str], logical_id: str) -> str | None:
+    """The deployed version of a template layer: SAM names the layer version
+    resource after the layer plus a content hash (SharedLayerb33eabf437)."""
+    for deployed_id, arn in layers.items():
+        if deployed_id == logical_id or (
+            deployed_id.startswith(logical_id)
+            and len(deployed_id) == len(logical_id) + 10
+        ):
+            return arn
+    return None
 
 
 def _update_layer(client: Any, layer_arn: str, zip_path: Path) -> None:
