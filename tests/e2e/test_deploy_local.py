@@ -5,14 +5,17 @@ data still there after the stack is stopped and started again."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.stack import DeployedStack
+from tests.fixtures.stack import REPO_DIR, DeployedStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -102,3 +105,58 @@ def test_status_reports_every_component_and_the_reading_count(
     for component in ("mosquitto", "localcloud", "simulator", "readings stored"):
         assert component in output
     assert "running" in output
+
+
+def test_watch_puts_a_changed_function_live(
+    deployed_stack: DeployedStack, tmp_path: Path
+) -> None:
+    # A copy of the template and functions, so the test edits no repository file.
+    shutil.copy(REPO_DIR / "template.yaml", tmp_path / "template.yaml")
+    shutil.copytree(
+        REPO_DIR / "functions",
+        tmp_path / "functions",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    env = {
+        **deployed_stack.env,
+        "ORCHESTRALINK_TEMPLATE": str(tmp_path / "template.yaml"),
+    }
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "watch"],
+        cwd=REPO_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        assert "watching" in watcher.stdout.readline()
+        handler = tmp_path / "functions" / "migrate" / "migrate" / "handler.py"
+        marker = f"watch-{time.time_ns()}"
+        wrapper = (
+            "\n\n_original_handler = lambda_handler\n\n\n"
+            "def lambda_handler(event, context):\n"
+            "    return {**_original_handler(event, context), 'marker': MARKER}\n"
+        )
+        handler.write_text(
+            handler.read_text() + wrapper.replace("MARKER", repr(marker))
+        )
+        changed = time.monotonic()
+
+        lambda_client = deployed_stack.client("lambda")
+        name = deployed_stack.output("MigrateFunctionName")
+        deadline = changed + 20
+        live_after = None
+        while time.monotonic() < deadline:
+            result = lambda_client.invoke(FunctionName=name)
+            if marker in result["Payload"].read().decode():
+                live_after = time.monotonic() - changed
+                break
+            time.sleep(0.1)
+    finally:
+        watcher.terminate()
+        output = watcher.communicate(timeout=10)[0]
+    print(f"changed function live after {live_after} s")
+    assert live_after is not None, output
+    assert "updated in" in output

@@ -156,7 +156,9 @@ def watch(config: StackConfig, log: Callable[[str], None]) -> int:
     functions = _stack_resources(config, "AWS::Lambda::Function")
     layers = _stack_resources(config, "AWS::Lambda::LayerVersion")
     log(f"watching {config.repo_dir / 'functions'} (Ctrl-C to stop)")
-    for _changes in watch_files(config.repo_dir / "functions", debounce=100, step=50):
+    for _changes in watch_files(
+        config.template_path.parent / "functions", debounce=100, step=50
+    ):
         started = time.monotonic()
         for artifact in builder.build(template):
             if not artifact.rebuilt:
