@@ -282,3 +282,20 @@ def test_a_published_version_keeps_its_code_and_its_warm_worker(
     ]
     assert answers[0][1][1] == answers[2][1][1]
     assert answers[1][1][1] == answers[3][1][1]
+
+
+def test_log_streams_keep_their_newest_events_within_the_limit(
+    start_local_cloud: StartLocalCloud, make_function: MakeFunction
+) -> None:
+    cloud = start_local_cloud(log_events_per_stream=10)
+    name = make_function("def handler(e, c):\n    print('n', e)\n", cloud=cloud)
+
+    for n in range(6):
+        invoke(cloud, name, n)
+
+    messages = log_messages(cloud, name)
+    assert len(messages) == 10
+    assert messages[-3:-1] == ["n 5", messages[-2]]
+    assert messages[-2].startswith("END RequestId:")
+    assert "n 0" not in messages
+    assert "streams keep their newest 10 events" in cloud.log_text()

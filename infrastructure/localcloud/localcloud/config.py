@@ -53,6 +53,8 @@ class CloudConfig:
     # Asynchronous invocations: AWS waits about 1 and 2 minutes between the
     # attempts; locally the first retry waits this long, the second twice as long.
     async_retry_delay: float = 1.0
+    # CloudWatch Logs events kept in memory per log stream (0: all).
+    log_events_per_stream: int = 50_000
     # Extra host name under which the edge is reachable, used in URLs it reports.
     hostname_external: str = "localhost"
     log_level: str = "INFO"

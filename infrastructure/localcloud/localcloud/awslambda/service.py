@@ -58,7 +58,7 @@ class LambdaService:
         self.config = config
         self.endpoint_url = endpoint_url
         self.catalog = FunctionCatalog(config.account_id)
-        self.logs = CloudWatchLogs(config.account_id)
+        self.logs = CloudWatchLogs(config.account_id, config.log_events_per_stream)
         self.runtimes = RuntimeResolver(config.cache_dir)
         self.code = CodeStore(config.state_dir / "lambda")
         self.pool = WorkerPool(
