@@ -55,7 +55,8 @@ export default defineConfig({
     sourcemap: false,
   },
   test: {
-    environment: 'jsdom',
+    // Pure modules run in Node; component tests say `@vitest-environment jsdom`.
+    environment: 'node',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
     unstubGlobals: true,

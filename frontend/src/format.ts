@@ -3,7 +3,7 @@
 export function formatValue(value: number): string {
   if (!Number.isFinite(value)) return '–'
   const abs = Math.abs(value)
-  const digits = abs >= 1000 ? 0 : abs >= 100 ? 1 : 2
+  const digits = abs >= 10_000 ? 0 : abs >= 100 ? 1 : 2
   return value.toLocaleString('en-GB', {
     minimumFractionDigits: 0,
     maximumFractionDigits: digits,

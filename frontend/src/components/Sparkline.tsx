@@ -20,8 +20,9 @@ export const Sparkline = memo(function Sparkline({
 }: Props) {
   if (points.length < 2) {
     return (
-      <svg className="sparkline" width={width} height={height} role="img" aria-label={`${label}: not enough data for a trend yet`}>
-        <line x1="0" x2={width} y1={height / 2} y2={height / 2} className="sparkline-empty" />
+      <svg className="sparkline" height={height} viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none"
+        role="img" aria-label={`${label}: not enough data for a trend yet`}>
+        <line x1="0" x2={width} y1={height / 2} y2={height / 2} className="sparkline-empty" vectorEffect="non-scaling-stroke" />
       </svg>
     )
   }
@@ -43,9 +44,9 @@ export const Sparkline = memo(function Sparkline({
     .join(' ')
   const trend = points[points.length - 1]!.v >= points[0]!.v ? 'rising' : 'falling'
   return (
-    <svg className="sparkline" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img"
-      aria-label={`${label}: ${points.length} points, ${trend}`}>
-      <polyline points={path} fill="none" />
+    <svg className="sparkline" height={height} viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none"
+      role="img" aria-label={`${label}: ${points.length} points, ${trend}`}>
+      <polyline points={path} fill="none" vectorEffect="non-scaling-stroke" />
     </svg>
   )
 })

@@ -31,7 +31,14 @@ export interface LiveLinkOptions {
   loadConnect?: () => Promise<Connect>
 }
 
-const loadMqtt = async (): Promise<Connect> => (await import('mqtt')).connect
+// The package's browser build (dist/mqtt.esm.js) has only a default export
+// holding connect(); Node resolution gives named exports. Accept both.
+async function loadMqtt(): Promise<Connect> {
+  const mod: { connect?: Connect; default?: { connect?: Connect } } = await import('mqtt')
+  const connect = mod.default?.connect ?? mod.connect
+  if (!connect) throw new Error('the mqtt package has no connect()')
+  return connect
+}
 
 export class LiveLink {
   private client: MqttClient | null = null

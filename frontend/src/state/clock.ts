@@ -14,6 +14,9 @@ let timer: ReturnType<typeof setInterval> | null = null
 function subscribe(listener: () => void): () => void {
   listeners.add(listener)
   if (timer === null) {
+    // The first subscriber after a pause: React re-reads the snapshot after
+    // subscribing, so components rendered with an old time update at once.
+    now = Date.now()
     timer = setInterval(() => {
       now = Date.now()
       for (const notify of listeners) notify()
