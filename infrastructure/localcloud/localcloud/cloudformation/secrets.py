@@ -117,20 +117,27 @@ def _secret_string(backend: Any, name: str, properties: dict[str, Any]) -> str:
     if "SecretString" in properties:
         return str(properties["SecretString"])
     options: dict[str, Any] = properties.get("GenerateSecretString") or {}
-    password = json.loads(
-        backend.get_random_password(
-            password_length=int(options.get("PasswordLength", 32)),
-            exclude_characters=str(options.get("ExcludeCharacters", "")),
-            exclude_numbers=as_bool(options.get("ExcludeNumbers")),
-            exclude_punctuation=as_bool(options.get("ExcludePunctuation")),
-            exclude_uppercase=as_bool(options.get("ExcludeUppercase")),
-            exclude_lowercase=as_bool(options.get("ExcludeLowercase")),
-            include_space=as_bool(options.get("IncludeSpace")),
-            require_each_included_type=as_bool(
-                options.get("RequireEachIncludedType"), default=True
-            ),
-        )
-    )["RandomPassword"]
+    try:
+        password = json.loads(
+            backend.get_random_password(
+                password_length=int(options.get("PasswordLength", 32)),
+                exclude_characters=str(options.get("ExcludeCharacters", "")),
+                exclude_numbers=as_bool(options.get("ExcludeNumbers")),
+                exclude_punctuation=as_bool(options.get("ExcludePunctuation")),
+                exclude_uppercase=as_bool(options.get("ExcludeUppercase")),
+                exclude_lowercase=as_bool(options.get("ExcludeLowercase")),
+                include_space=as_bool(options.get("IncludeSpace")),
+                require_each_included_type=as_bool(
+                    options.get("RequireEachIncludedType"), default=True
+                ),
+            )
+        )["RandomPassword"]
+    except (IndexError, ValueError) as error:
+        raise TemplateError(
+            f"secret {name}: no password can be generated with these "
+            f"GenerateSecretString options ({error}); exclude fewer characters or "
+            "set RequireEachIncludedType to false"
+        ) from error
     template = options.get("SecretStringTemplate")
     key = options.get("GenerateStringKey")
     if template is None and key is None:
