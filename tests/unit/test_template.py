@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -444,14 +446,22 @@ def test_every_function_gets_the_shared_settings(resources: dict[str, Any]) -> N
         variables = properties["Environment"]["Variables"]
 
         assert properties["Runtime"] == "python3.11", function
-        assert variables["DB_SECRET_ARN"] == {"Ref": "DatabaseSecret"}, function
+        # The secret's ARN either way; through the attachment with RDS, so that
+        # the function waits for the secret to hold the instance's address.
+        assert variables["DB_SECRET_ARN"] == {
+            "Fn::If": [
+                "UseRds",
+                {"Ref": "DatabaseSecretAttachment"},
+                {"Ref": "DatabaseSecret"},
+            ]
+        }, function
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "OrchestraLink"
         assert variables["POWERTOOLS_SERVICE_NAME"], function
         assert "LOG_LEVEL" in variables
         assert properties["Layers"] == [{"Ref": next(iter(layers))}], function
-        assert properties["VpcConfig"]["SecurityGroupIds"] == [
-            {"Ref": "FunctionSecurityGroup"}
-        ]
+        condition, in_vpc, outside = properties["VpcConfig"]["Fn::If"]
+        assert (condition, outside) == ("UseRds", {"Ref": "AWS::NoValue"})
+        assert in_vpc["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}]
 
 
 def test_ingestion_is_told_the_iot_data_endpoint(resources: dict[str, Any]) -> None:
@@ -511,7 +521,9 @@ def test_the_database_credentials_come_from_the_secret(
     resources: dict[str, Any],
 ) -> None:
     properties = resources["DatabaseInstance"]["Properties"]
-    secret = resources["DatabaseSecret"]["Properties"]["GenerateSecretString"]
+    condition, secret, _ = resources["DatabaseSecret"]["Properties"][
+        "GenerateSecretString"
+    ]["Fn::If"]
     attachment = resources["DatabaseSecretAttachment"]["Properties"]
 
     for key, field in (
@@ -523,6 +535,7 @@ def test_the_database_credentials_come_from_the_secret(
             + field
             + "}}"
         }
+    assert condition == "UseRds"
     assert secret["GenerateStringKey"] == "password"
     assert set('"@/\\') <= set(secret["ExcludeCharacters"])
     assert '"username"' in secret["SecretStringTemplate"]["Fn::Sub"]
@@ -628,3 +641,297 @@ def test_the_stack_reports_what_the_deploy_tooling_needs(
     assert outputs["ApiUrl"]["Value"] == {
         "Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"
     }
+
+
+# ---------------------------------------------------------------- targets without
+# RDS or IoT Core (LocalStack): DatabaseMode=external and CreateIotRule=false
+
+EXTERNAL_DATABASE = {
+    "DatabaseMode": "external",
+    "ExternalDatabaseHost": "postgres",
+    "ExternalDatabasePort": "5432",
+    "ExternalDatabasePassword": "generated-Pass_word1",
+    "CreateIotRule": "false",
+}
+NETWORK_AND_RDS = {
+    "Vpc",
+    "PrivateSubnetA",
+    "PrivateSubnetB",
+    "FunctionSecurityGroup",
+    "DatabaseSecurityGroup",
+    "EndpointSecurityGroup",
+    "SecretsManagerEndpoint",
+    "DatabaseSubnetGroup",
+    "DatabaseInstance",
+    "DatabaseSecretAttachment",
+}
+
+
+def check_parameter_values(source: dict[str, Any], values: dict[str, str]) -> None:
+    """What CloudFormation checks before it evaluates anything."""
+    declared = source["Parameters"]
+    for name, value in values.items():
+        spec = declared[name]
+        if "AllowedValues" in spec:
+            assert value in [str(v) for v in spec["AllowedValues"]], name
+        if "AllowedPattern" in spec:
+            assert re.fullmatch(spec["AllowedPattern"], value), name
+        if spec["Type"] == "Number":
+            assert (
+                spec.get("MinValue", -inf) <= float(value) <= spec.get("MaxValue", inf)
+            ), name
+
+
+def effective_template(
+    source: dict[str, Any], values: dict[str, str]
+) -> dict[str, Any]:
+    """The template as CloudFormation sees it for these parameter values:
+    conditions evaluated, resources and outputs whose condition is false left
+    out, every Fn::If replaced by its branch and AWS::NoValue removed."""
+    check_parameter_values(source, values)
+    parameters = {
+        name: str(values.get(name, spec.get("Default", "")))
+        for name, spec in source["Parameters"].items()
+    }
+    definitions = source["Conditions"]
+    cache: dict[str, bool] = {}
+
+    def value_of(node: Any) -> Any:
+        if isinstance(node, dict) and "Ref" in node:
+            return parameters[node["Ref"]]
+        return node
+
+    def evaluate(node: Any) -> bool:
+        ((function, arguments),) = node.items()
+        if function == "Condition":
+            return condition(arguments)
+        if function == "Fn::Equals":
+            return str(value_of(arguments[0])) == str(value_of(arguments[1]))
+        if function == "Fn::Not":
+            return not evaluate(arguments[0])
+        if function == "Fn::And":
+            return all(evaluate(argument) for argument in arguments)
+        if function == "Fn::Or":
+            return any(evaluate(argument) for argument in arguments)
+        raise AssertionError(f"condition function {function}")
+
+    def condition(name: str) -> bool:
+        if name not in cache:
+            cache[name] = evaluate(definitions[name])
+        return cache[name]
+
+    no_value = object()
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node == {"Ref": "AWS::NoValue"}:
+                return no_value
+            if set(node) == {"Fn::If"}:
+                name, when_true, when_false = node["Fn::If"]
+                return resolve(when_true if condition(name) else when_false)
+            resolved = {key: resolve(value) for key, value in node.items()}
+            return {k: v for k, v in resolved.items() if v is not no_value}
+        if isinstance(node, list):
+            items = [resolve(item) for item in node]
+            return [item for item in items if item is not no_value]
+        return node
+
+    result = resolve(
+        {key: value for key, value in source.items() if key != "Conditions"}
+    )
+    for section in ("Resources", "Outputs"):
+        result[section] = {
+            name: {key: value for key, value in entry.items() if key != "Condition"}
+            for name, entry in result[section].items()
+            if "Condition" not in entry or condition(entry["Condition"])
+        }
+    for parameter, value in values.items():
+        result["Parameters"][parameter]["Default"] = value
+    return result
+
+
+def lint_messages(template: dict[str, Any]) -> list[tuple[str, str]]:
+    matches = lint(json.dumps(template, indent=1), regions=["us-east-1"])
+    return [(m.rule.id, m.message) for m in matches]
+
+
+def transformed(template: dict[str, Any]) -> dict[str, Any]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        result: dict[str, Any] = sam_transform(template)["Resources"]
+    return result
+
+
+def test_the_default_parameters_keep_the_vpc_rds_and_the_iot_rule(
+    source: dict[str, Any],
+) -> None:
+    effective = effective_template(source, {})
+
+    assert set(effective["Resources"]) >= NETWORK_AND_RDS
+    assert {"TelemetryRule", "IotRuleRole"} <= set(effective["Resources"])
+    assert "TelemetryRuleName" in effective["Outputs"]
+    assert set(source["Resources"]) - set(effective["Resources"]) == {
+        "IotDataVpcEndpoint",
+        "IotDataHostedZone",
+        "IotDataRecord",
+    }
+
+
+def test_an_external_database_leaves_out_the_network_and_rds(
+    source: dict[str, Any],
+) -> None:
+    effective = effective_template(source, EXTERNAL_DATABASE)
+
+    left_out = set(source["Resources"]) - set(effective["Resources"])
+
+    assert left_out == NETWORK_AND_RDS | {
+        "TelemetryRule",
+        "IotRuleRole",
+        "IotDataVpcEndpoint",
+        "IotDataHostedZone",
+        "IotDataRecord",
+    }
+
+
+def test_the_iot_data_endpoint_in_the_vpc_needs_the_vpc(
+    source: dict[str, Any],
+) -> None:
+    endpoint = "abc123-ats.iot.us-east-1.amazonaws.com"
+
+    with_rds = effective_template(source, {"IotDataEndpoint": endpoint})
+    external = effective_template(
+        source, {**EXTERNAL_DATABASE, "IotDataEndpoint": endpoint}
+    )
+
+    assert "IotDataVpcEndpoint" in with_rds["Resources"]
+    assert "IotDataVpcEndpoint" not in external["Resources"]
+
+
+def test_the_parameter_set_of_the_localstack_target_lints_clean(
+    source: dict[str, Any],
+) -> None:
+    # Linting the evaluated template catches what conditions hide from cfn-lint,
+    # such as a Ref to a resource left out by its condition.
+    effective = effective_template(source, EXTERNAL_DATABASE)
+
+    messages = lint_messages(effective)
+
+    assert messages == []
+
+
+def test_the_evaluated_default_template_lints_clean(source: dict[str, Any]) -> None:
+    effective = effective_template(source, {})
+
+    messages = lint_messages(effective)
+
+    assert messages == []
+
+
+def test_a_dangling_reference_in_the_external_mode_would_be_reported(
+    source: dict[str, Any],
+) -> None:
+    broken = json.loads(json.dumps(source))
+    broken["Globals"]["Function"]["VpcConfig"] = {
+        "SubnetIds": [{"Ref": "PrivateSubnetA"}],
+        "SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}],
+    }
+
+    messages = lint_messages(effective_template(broken, EXTERNAL_DATABASE))
+
+    assert "E3030" in {rule for rule, _ in messages}
+    assert any(
+        message.startswith("'PrivateSubnetA' is not one of") for _, message in messages
+    ), messages
+
+
+def test_functions_run_outside_any_vpc_with_an_external_database(
+    source: dict[str, Any],
+) -> None:
+    resources = transformed(effective_template(source, EXTERNAL_DATABASE))
+
+    for function in FUNCTIONS:
+        properties = resources[function]["Properties"]
+        variables = properties["Environment"]["Variables"]
+
+        assert "VpcConfig" not in properties, function
+        assert variables["DB_SECRET_ARN"] == {"Ref": "DatabaseSecret"}, function
+        assert "DependsOn" not in resources[function], function
+
+
+def test_with_rds_every_function_waits_for_the_secret_attachment(
+    source: dict[str, Any],
+) -> None:
+    resources = transformed(effective_template(source, {}))
+
+    for function in FUNCTIONS:
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        vpc = resources[function]["Properties"]["VpcConfig"]
+
+        assert variables["DB_SECRET_ARN"] == {"Ref": "DatabaseSecretAttachment"}
+        assert vpc["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}]
+
+
+def test_the_external_database_secret_holds_its_address_and_the_given_password(
+    source: dict[str, Any],
+) -> None:
+    effective = effective_template(source, EXTERNAL_DATABASE)
+    properties = effective["Resources"]["DatabaseSecret"]["Properties"]
+    parameters = {k: v["Default"] for k, v in effective["Parameters"].items()}
+
+    rendered = re.sub(
+        r"\$\{(\w+)\}",
+        lambda found: str(parameters[found.group(1)]),
+        properties["SecretString"]["Fn::Sub"],
+    )
+
+    assert "GenerateSecretString" not in properties
+    assert json.loads(rendered) == {
+        "username": "orchestralink",
+        "password": "generated-Pass_word1",
+        "host": "postgres",
+        "port": 5432,
+        "dbname": "orchestralink",
+        "engine": "postgres",
+    }
+
+
+def test_the_outputs_name_the_external_database(source: dict[str, Any]) -> None:
+    outputs = effective_template(source, EXTERNAL_DATABASE)["Outputs"]
+
+    assert outputs["DatabaseEndpoint"]["Value"] == {"Ref": "ExternalDatabaseHost"}
+    assert outputs["DatabasePort"]["Value"] == {"Ref": "ExternalDatabasePort"}
+    assert "TelemetryRuleName" not in outputs
+
+
+def test_without_the_iot_rule_the_queues_stay_for_the_rules_engine_container(
+    source: dict[str, Any],
+) -> None:
+    effective = effective_template(source, {"CreateIotRule": "false"})
+    resources = effective["Resources"]
+
+    assert "TelemetryRule" not in resources
+    assert "IotRuleRole" not in resources
+    assert {"TelemetryQueue", "IotRuleErrorQueue", "DatabaseInstance"} <= set(resources)
+    # The rule itself stays in the file: the rules engine container reads it.
+    assert source["Resources"]["TelemetryRule"]["Condition"] == "HasIotRule"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("ExternalDatabasePassword", 'has"quote'),
+        ("ExternalDatabasePassword", "back\\slash"),
+        ("ExternalDatabaseHost", "two words"),
+        ("DatabaseMode", "aurora"),
+        ("CreateIotRule", "yes"),
+    ],
+)
+def test_a_value_that_would_break_the_secret_or_the_switches_is_refused(
+    source: dict[str, Any], parameter: str, value: str
+) -> None:
+    spec = source["Parameters"][parameter]
+
+    if "AllowedValues" in spec:
+        assert value not in spec["AllowedValues"]
+    else:
+        assert re.fullmatch(spec["AllowedPattern"], value) is None
