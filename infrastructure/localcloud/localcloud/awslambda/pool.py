@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from localcloud.awslambda.code import CodeStore
 from localcloud.awslambda.functions import FunctionSpec
@@ -245,7 +244,3 @@ class WorkerPool:
     def stop(self) -> None:
         self._stopping.set()
         self.stop_all()
-
-
-def state_folder(state_dir: Path) -> Path:
-    return state_dir / "lambda"

@@ -17,10 +17,10 @@ Each invocation writes START, its output, END and REPORT to CloudWatch Logs
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -366,11 +366,5 @@ class InvokeError(LocalCloudError):
         self.body = body or json.dumps({"Type": fault, "message": message}).encode()
 
 
-def tail_header(text: str) -> str:
-    return base64.b64encode(text.encode()[-TAIL_BYTES:]).decode()
-
-
 def _now_ms() -> int:
-    import time
-
     return time.time_ns() // 1_000_000
