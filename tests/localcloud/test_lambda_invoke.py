@@ -13,7 +13,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.localcloud import RunningCloud
-from tests.localcloud.conftest import MakeFunction, log_messages, wait_for, zip_source
+from tests.localcloud.conftest import (
+    MakeFunction,
+    lambda_role,
+    log_messages,
+    wait_for,
+    zip_source,
+)
 
 pytestmark = pytest.mark.localcloud
 
@@ -291,3 +297,31 @@ def test_a_long_invocation_does_not_block_other_requests(
     slow.join()
 
     assert elapsed < 1.0
+
+
+def test_the_aws_cli_creates_dry_runs_and_updates_a_function(
+    local_cloud: RunningCloud, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.zip"
+    first.write_bytes(zip_source({"app.py": "def handler(e, c):\n    return 'v1'\n"}))
+    second = tmp_path / "second.zip"
+    second.write_bytes(zip_source({"app.py": "def handler(e, c):\n    return 'v2'\n"}))
+    name = "cli-made-function"
+    common = ["--function-name", name]
+
+    local_cloud.aws(
+        "lambda", "create-function", *common, "--runtime", "python3.11",
+        "--handler", "app.handler", "--role", lambda_role(local_cloud),
+        "--zip-file", f"fileb://{first}",
+    )  # fmt: skip
+    dry = local_cloud.aws(
+        "lambda", "invoke", *common, "--invocation-type", "DryRun",
+        str(tmp_path / "dry.json"),
+    )  # fmt: skip
+    local_cloud.aws(
+        "lambda", "update-function-code", *common, "--zip-file", f"fileb://{second}"
+    )
+    local_cloud.aws("lambda", "invoke", *common, str(tmp_path / "out.json"))
+
+    assert json.loads(dry.stdout)["StatusCode"] == 204
+    assert json.loads((tmp_path / "out.json").read_text()) == "v2"
