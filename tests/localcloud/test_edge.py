@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
+from localcloud.cloud import LocalCloud
+from localcloud.config import CloudConfig
+from localcloud.http import HttpRequest, HttpResponse
 from tests.fixtures.localcloud import RunningCloud, StartLocalCloud
 
 pytestmark = pytest.mark.localcloud
@@ -152,3 +156,68 @@ def test_a_chunked_request_body_is_read_whole(local_cloud: RunningCloud) -> None
 
     assert reply.startswith(b"HTTP/1.1 200 OK")
     assert reply.endswith(b'{"status": "OK"}')
+
+
+class ExplodingRoute:
+    name = "exploding"
+
+    def match(self, request: HttpRequest) -> bool:
+        return request.path.startswith("/explode")
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        raise RuntimeError("boom in the data plane")
+
+
+def signed(path: str, service: str, **headers: str) -> HttpRequest:
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential=test/20261203/us-east-1/{service}/aws4_request, "
+        "SignedHeaders=host, Signature=0"
+    )
+    return HttpRequest(
+        "POST",
+        path,
+        path,
+        "",
+        [("Host", "127.0.0.1"), ("Authorization", authorization), *headers.items()],
+        b"{}",
+    )
+
+
+def test_an_exception_in_a_route_becomes_an_aws_internal_failure(
+    tmp_path: Path,
+) -> None:
+    cloud = LocalCloud(CloudConfig(port=0, state_dir=tmp_path), features=())
+    cloud.add_route(ExplodingRoute())
+    try:
+        response = cloud.handle(
+            signed("/explode", "sqs", **{"X-Amz-Target": "AmazonSQS.ListQueues"})
+        )
+    finally:
+        cloud.stop()
+
+    assert response.status == 500
+    document = json.loads(response.body)
+    assert document["__type"] == "InternalFailure"
+    assert "boom in the data plane" in document["message"]
+
+
+def test_a_failing_listener_turns_motos_answer_into_an_internal_failure(
+    tmp_path: Path,
+) -> None:
+    cloud = LocalCloud(CloudConfig(port=0, state_dir=tmp_path), features=())
+
+    def listener(request: HttpRequest, response: HttpResponse) -> None:
+        raise RuntimeError("could not start the queue poller")
+
+    cloud.add_aws_listener("sqs", listener)
+    try:
+        response = cloud.handle(
+            signed("/", "sqs", **{"X-Amz-Target": "AmazonSQS.ListQueues"})
+        )
+    finally:
+        cloud.stop()
+
+    assert response.status == 500
+    message = json.loads(response.body)["message"]
+    assert "could not apply ListQueues to its data plane" in message
+    assert "could not start the queue poller" in message
