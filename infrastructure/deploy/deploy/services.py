@@ -37,7 +37,9 @@ def prepare_mosquitto(config: StackConfig, passwords: dict[str, str]) -> Path:
     (directory / "data").mkdir(parents=True, exist_ok=True)
     credentials.write_password_file(directory / "passwords", passwords)
     template = Template((config.repo_dir / "mosquitto" / "mosquitto.conf").read_text())
+    user = _broker_user(config.state_dir)
     rendered = template.substitute(
+        MOSQUITTO_USER=user,
         MQTT_PORT=config.mqtt_port,
         MQTT_WS_PORT=config.mqtt_ws_port,
         MQTT_BIND=config.bind,
@@ -46,17 +48,27 @@ def prepare_mosquitto(config: StackConfig, passwords: dict[str, str]) -> Path:
     )
     path = directory / "mosquitto.conf"
     path.write_text(rendered)
-    if os.geteuid() == 0:
-        # Started as root, Mosquitto drops to its own user, which must be able
-        # to read its password file and write its persistence folder.
-        try:
-            entry = pwd.getpwnam("mosquitto")
-        except KeyError:
-            pass
-        else:
-            for item in [directory, *directory.rglob("*")]:
-                os.chown(item, entry.pw_uid, entry.pw_gid)
+    if user == "mosquitto":
+        # It must read its password file and write its persistence folder.
+        entry = pwd.getpwnam(user)
+        for item in [directory, *directory.rglob("*")]:
+            os.chown(item, entry.pw_uid, entry.pw_gid)
     return path
+
+
+def _broker_user(state_dir: Path) -> str:
+    """Who Mosquitto runs as: itself when started by root, if it can reach
+    the state folder (a private folder such as /root/... it cannot)."""
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid()).pw_name  # ignored by a non-root broker
+    try:
+        pwd.getpwnam("mosquitto")
+    except KeyError:
+        return "root"
+    reachable = all(
+        parent.stat().st_mode & 0o001 for parent in [state_dir, *state_dir.parents]
+    )
+    return "mosquitto" if reachable else "root"
 
 
 def programs(config: StackConfig, passwords: dict[str, str]) -> list[Program]:
