@@ -82,13 +82,17 @@ def _run(args: argparse.Namespace, config: StackConfig) -> int:
     from deploy.supervisor import Supervisor
 
     if args.command == "up":
-        if config.target != "local":
+        if config.target == "aws":
             raise DeployError(
-                f"TARGET={config.target} is deployed differently: see README.md "
-                "(localstack: make -C localstack up; aws: sam build && sam deploy "
-                "--guided)"
+                "TARGET=aws is deployed differently: see README.md "
+                "(sam build && sam deploy --guided)"
             )
-        endpoints = local.deploy(config, _log)
+        if config.target == "localstack":
+            from deploy import localstack
+
+            endpoints = localstack.deploy(config, _log)
+        else:
+            endpoints = local.deploy(config, _log)
         print_table(endpoints.rows(), "OrchestraLink is running:")
         print_table(lifecycle.COMMANDS, "Commands:")
         return 0

@@ -212,7 +212,7 @@ def artifact_key(artifact: Artifact) -> str:
     return f"{artifact.kind}s/{artifact.logical_id}/{artifact.sha256}.zip"
 
 
-# --- 3. bundle and settings -------------------------------------------------------------
+# --- 3. bundle and settings ---------------------------------------------------------
 
 
 def website_origin(config: StackConfig) -> str:
@@ -338,7 +338,7 @@ def write_settings(config: StackConfig, passwords: Mapping[str, str]) -> None:
     )
 
 
-# --- 4. to 6. start and deploy -----------------------------------------------------------
+# --- 4. to 6. start and deploy -------------------------------------------------------
 
 
 def aws_client(config: StackConfig, service: str) -> Any:

@@ -169,7 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="MQTT client id of the engine's persistent session",
     )
     parser.add_argument("--shared-group", default=env("LOCALCLOUD_IOT_SHARED_GROUP"))
-    parser.add_argument("--heartbeat-file", type=Path)
+    parser.add_argument(
+        "--heartbeat-file",
+        type=Path,
+        default=env("LOCALCLOUD_IOT_HEARTBEAT_FILE") or None,
+        help="touched every second while connected and running rules",
+    )
     parser.add_argument("--log-level", default=env("LOG_LEVEL", "INFO"))
     return parser
 
