@@ -613,3 +613,43 @@ def test_a_queue_policy_is_set_on_its_queues(aws: Clients) -> None:
     assert json.loads(attributes["Attributes"]["Policy"])["Statement"][0]["Action"] == (
         "sqs:SendMessage"
     )
+
+
+def test_auto_publish_alias_gives_a_version_and_an_alias_the_api_invokes(
+    aws: Clients,
+) -> None:
+    template = yaml(
+        """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Runtime: python3.11
+              Handler: index.handler
+              InlineCode: "def handler(event, context):\\n    return {}\\n"
+              AutoPublishAlias: live
+              Events:
+                Get: {Type: Api, Properties: {Path: /, Method: GET}}
+        Outputs:
+          Alias: {Value: !Ref Fn.Alias}
+          Version: {Value: !Ref Fn.Version}
+        """
+    )
+
+    outputs = aws.outputs(aws.create("alias", template)["StackName"])
+    api_id = aws.apigateway.get_rest_apis()["items"][0]["id"]
+    root = aws.apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    uri = aws.apigateway.get_integration(
+        restApiId=api_id, resourceId=root, httpMethod="GET"
+    )["uri"]
+
+    assert outputs["Version"].endswith(":1")
+    assert outputs["Alias"].endswith(":live")
+    assert f"/functions/{outputs['Alias']}/invocations" in uri
+    assert (
+        aws.client("lambda").get_alias(
+            FunctionName=outputs["Alias"].rsplit(":", 1)[0], Name="live"
+        )["FunctionVersion"]
+        == "1"
+    )

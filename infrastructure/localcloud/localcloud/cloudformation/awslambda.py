@@ -179,3 +179,104 @@ class LayerVersion(LocalResource):
         backend = get_backend(self.account_id, self.region)
         if backend.layers_versions_by_arn(self.physical_resource_id) is not None:
             backend.delete_layer_version(name, version)
+
+
+class Version(LocalResource):
+    """`AWS::Lambda::Version`: moto's gives no Ref (the version's ARN) and no
+    Fn::GetAtt Version, which SAM's AutoPublishAlias relies on."""
+
+    TYPE = "AWS::Lambda::Version"
+    ATTRIBUTES = frozenset({"Version", "FunctionArn"})
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        logical_id: str,
+        properties: dict[str, Any],
+        account_id: str,
+        region: str,
+    ) -> Version:
+        backend: Any = get_backend(account_id, region)
+        function_name = str(properties.get("FunctionName", ""))
+        published = backend.publish_version(
+            function_name, description=properties.get("Description", "")
+        )
+        if published is None:
+            raise TemplateError(
+                f"{logical_id}: function {function_name!r} has no code to publish"
+            )
+        version = str(published.version)
+        arn = (
+            f"arn:aws:lambda:{region}:{account_id}:function:"
+            f"{published.function_name}:{version}"
+        )
+        return cls(
+            arn,
+            properties,
+            account_id,
+            region,
+            {"Version": version, "FunctionArn": arn},
+        )
+
+    def remove(self) -> None:
+        """Published versions stay, as CloudFormation retains them by default."""
+
+
+class Alias(LocalResource):
+    TYPE = "AWS::Lambda::Alias"
+    ATTRIBUTES = frozenset({"AliasArn"})
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        logical_id: str,
+        properties: dict[str, Any],
+        account_id: str,
+        region: str,
+    ) -> Alias:
+        backend: Any = get_backend(account_id, region)
+        alias = backend.create_alias(
+            name=str(properties["Name"]),
+            function_name=str(properties["FunctionName"]),
+            function_version=str(properties.get("FunctionVersion", "$LATEST")),
+            description=properties.get("Description", ""),
+            routing_config=properties.get("RoutingConfig"),
+        )
+        return cls(alias.arn, properties, account_id, region, {"AliasArn": alias.arn})
+
+    @classmethod
+    def update(
+        cls,
+        original: Any,
+        name: str,
+        logical_id: str,
+        properties: dict[str, Any],
+        account_id: str,
+        region: str,
+    ) -> Any:
+        before = original.properties
+        if (properties.get("Name"), properties.get("FunctionName")) != (
+            before.get("Name"),
+            before.get("FunctionName"),
+        ):
+            return super().update(
+                original, name, logical_id, properties, account_id, region
+            )
+        backend: Any = get_backend(account_id, region)
+        backend.update_alias(
+            name=str(properties["Name"]),
+            function_name=str(properties["FunctionName"]),
+            function_version=str(properties.get("FunctionVersion", "$LATEST")),
+            description=properties.get("Description", ""),
+            routing_config=properties.get("RoutingConfig"),
+        )
+        original.properties = properties
+        return original
+
+    def remove(self) -> None:
+        backend: Any = get_backend(self.account_id, self.region)
+        backend.delete_alias(
+            str(self.properties["Name"]), str(self.properties["FunctionName"])
+        )
