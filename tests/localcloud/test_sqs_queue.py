@@ -54,22 +54,35 @@ def test_the_cli_sees_visibility_timeouts_and_deletes(
         "--queue-name",
         _name(),
         "--attributes",
-        "VisibilityTimeout=1",
+        "VisibilityTimeout=60",
     )["QueueUrl"]
     sent = _cli(local_cloud, "send-message", "--queue-url", url, "--message-body", "hi")
 
     first = _cli(local_cloud, "receive-message", "--queue-url", url)["Messages"][0]
     hidden = _cli(local_cloud, "receive-message", "--queue-url", url)
     counts_in_flight = _counts(local_cloud, url)
-    time.sleep(1.2)
+    _cli(
+        local_cloud,
+        "change-message-visibility",
+        "--queue-url",
+        url,
+        "--receipt-handle",
+        first["ReceiptHandle"],
+        "--visibility-timeout",
+        "1",
+    )
+    shortened_at = time.monotonic()
     again = _cli(
         local_cloud,
         "receive-message",
         "--queue-url",
         url,
+        "--wait-time-seconds",
+        "20",
         "--attribute-names",
         "ApproximateReceiveCount",
     )["Messages"][0]
+    waited = time.monotonic() - shortened_at
     _cli(
         local_cloud,
         "delete-message",
@@ -83,6 +96,8 @@ def test_the_cli_sees_visibility_timeouts_and_deletes(
     assert first["MD5OfBody"] == sent["MD5OfMessageBody"]
     assert hidden == {}
     assert counts_in_flight == (0, 1)
+    assert 0.5 < waited < 15
+    assert again["MessageId"] == sent["MessageId"]
     assert again["Attributes"]["ApproximateReceiveCount"] == "2"
     assert _counts(local_cloud, url) == (0, 0)
 

@@ -155,14 +155,22 @@ class MappingRunner:
                 if not self._take_slot(self._limit(mapping)):
                     continue
                 batch = self._collect(mapping, queue)
-                if not batch:
-                    self._release_slot()
+                if batch and self._still_wanted():
+                    self._pool.submit(self._deliver, mapping, queue, batch)
                     continue
-                self._pool.submit(self._deliver, mapping, queue, batch)
+                self._release_slot()
+                if batch:  # disabled or deleted while gathering: hand them back
+                    self._carry, self._carry_queue = batch + self._carry, queue
         except Exception:
             logger.exception("event source mapping %s stopped polling", self.uuid)
         finally:
             self._release_carry()
+
+    def _still_wanted(self) -> bool:
+        if self._stopping.is_set():
+            return False
+        mapping = self._lookup()
+        return mapping is not None and flag(mapping.enabled)
 
     def _limit(self, mapping: Any) -> int:
         limit = max(1, self._settings.max_concurrency)

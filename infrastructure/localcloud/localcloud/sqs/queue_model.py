@@ -8,7 +8,7 @@ the start. With thousands of messages queued each call costs milliseconds.
 `FastQueue` is a subclass with the same public face (moto's backend, its
 responses and CloudFormation keep working unchanged) and different insides:
 
-- every message is an `_Entry` in one of three states, and a counter per
+- every message is an `Entry` in one of three states, and a counter per
   state answers the `ApproximateNumberOf...` attributes at once;
 - visible messages wait in a heap ordered by arrival (moto's order: oldest
   first), delayed and in-flight ones in one heap ordered by the time they
@@ -38,7 +38,6 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -46,10 +45,19 @@ from moto.core.utils import camelcase_to_underscores
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 
+from localcloud.sqs.ready import (
+    DELAYED,
+    GONE,
+    INFLIGHT,
+    VISIBLE,
+    Entry,
+    FifoReady,
+    StandardReady,
+)
+
 StockQueue: Any = sqs_models.Queue  # moto's own class, captured before any patch
 Message: Any = sqs_models.Message
 
-_DELAYED, _VISIBLE, _INFLIGHT, _GONE = 0, 1, 2, 3
 _DEDUPLICATION_WINDOW_MS = 300_000  # SQS FIFO: five minutes
 _MAX_VISIBILITY_SPAN_MS = 43_200_000  # 12 hours from the first send
 _DELETED_HANDLES_KEPT = 250_000  # a second delete of these succeeds, like SQS
@@ -67,148 +75,26 @@ def new_receipt_handle() -> str:
     return base64.urlsafe_b64encode(os.urandom(48)).decode("ascii")
 
 
-@dataclass(slots=True, eq=False)
-class _Entry:
-    message: Any
-    seq: int  # arrival order in this queue
-    group: str | None = None  # MessageGroupId, FIFO queues only
-    state: int = _VISIBLE
-    token: int = 0  # bumped on every state change; heap items carry the token
-    handles: list[str] = field(default_factory=list)
-
-
-class _StandardReady:
-    """Visible messages of a standard queue, oldest first."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[int, int, _Entry]] = []
-
-    def push(self, entry: _Entry) -> None:
-        heappush(self._heap, (entry.seq, entry.token, entry))
-
-    def begin(self) -> None:
-        """Start of one receive call (FIFO queues need to know)."""
-
-    def pop(self) -> _Entry | None:
-        heap = self._heap
-        while heap:
-            _, token, entry = heappop(heap)
-            if entry.token == token and entry.state == _VISIBLE:
-                return entry
-        return None
-
-    def on_inflight(self, entry: _Entry) -> None:
-        """A message was received and is now in flight."""
-
-    def on_released(self, entry: _Entry) -> None:
-        """A message stopped being in flight (deleted, or visible again)."""
-
-    def clear(self) -> None:
-        self._heap.clear()
-
-
-class _FifoReady:
-    """Visible messages of a FIFO queue, by message group.
-
-    A group with a message in flight delivers nothing more until that message
-    is deleted or visible again; one receive may return several messages of
-    the same group, in order, like SQS.
-    """
-
-    def __init__(self) -> None:
-        self._groups: dict[str, list[tuple[int, int, _Entry]]] = {}
-        self._inflight: dict[str, int] = {}
-        self._eligible: list[tuple[int, str]] = []  # (head seq, group), lazy
-        self._current: str | None = None
-
-    def push(self, entry: _Entry) -> None:
-        group = entry.group or ""
-        heap = self._groups.setdefault(group, [])
-        heappush(heap, (entry.seq, entry.token, entry))
-        if not self._inflight.get(group) and heap[0][2] is entry:
-            heappush(self._eligible, (entry.seq, group))
-
-    def begin(self) -> None:
-        self._current = None
-
-    def _top(self, group: str) -> _Entry | None:
-        heap = self._groups.get(group)
-        while heap:
-            _, token, entry = heap[0]
-            if entry.token == token and entry.state == _VISIBLE:
-                return entry
-            heappop(heap)
-        self._groups.pop(group, None)
-        return None
-
-    def _take(self, group: str) -> _Entry | None:
-        entry = self._top(group)
-        if entry is not None:
-            heappop(self._groups[group])
-        return entry
-
-    def pop(self) -> _Entry | None:
-        if self._current is not None:
-            entry = self._take(self._current)
-            if entry is not None:
-                return entry
-            self._current = None
-        while self._eligible:
-            seq, group = heappop(self._eligible)
-            if self._inflight.get(group):
-                continue
-            top = self._top(group)
-            if top is None:
-                continue
-            if top.seq != seq:
-                heappush(self._eligible, (top.seq, group))
-                continue
-            self._current = group
-            return self._take(group)
-        return None
-
-    def on_inflight(self, entry: _Entry) -> None:
-        group = entry.group or ""
-        self._inflight[group] = self._inflight.get(group, 0) + 1
-
-    def on_released(self, entry: _Entry) -> None:
-        group = entry.group or ""
-        left = self._inflight.get(group, 0) - 1
-        if left > 0:
-            self._inflight[group] = left
-            return
-        self._inflight.pop(group, None)
-        top = self._top(group)
-        if top is not None:
-            heappush(self._eligible, (top.seq, group))
-
-    def clear(self) -> None:
-        self._groups.clear()
-        self._inflight.clear()
-        self._eligible.clear()
-        self._current = None
-
-
 class FastQueue(StockQueue):  # type: ignore[misc]
     """moto's `Queue` with per-operation cost independent of depth."""
 
     def __init__(self, name: str, region: str, account_id: str, **kwargs: Any):
         # Set up before moto's constructor, which assigns `_messages`.
         self._cond = threading.Condition(threading.RLock())
-        self._entries: dict[int, _Entry] = {}
-        self._handles: dict[str, _Entry] = {}
+        self._entries: dict[int, Entry] = {}
+        self._handles: dict[str, Entry] = {}
         self._deleted: set[str] = set()
         self._deleted_order: deque[str] = deque()
-        self._timers: list[tuple[float, int, int, _Entry]] = []
+        self._timers: list[tuple[float, int, int, Entry]] = []
         self._stale_timers = 0
         self._counter = itertools.count()
         self._counts = [0, 0, 0]  # delayed, visible, in flight
         self._dedup: dict[str, float] = {}
         self._dedup_order: deque[tuple[float, str]] = deque()
-        self._ready: _StandardReady | _FifoReady = _StandardReady()
+        self._ready: StandardReady | FifoReady = StandardReady()
         super().__init__(name, region, account_id, **kwargs)
         if self.fifo_queue:
-            self._ready = _FifoReady()
+            self._ready = FifoReady()
 
     # moto's list of messages: kept for code that reads it, built on demand.
     @property
@@ -230,20 +116,20 @@ class FastQueue(StockQueue):  # type: ignore[misc]
             return [
                 entry.message
                 for entry in self._entries.values()
-                if entry.state == _VISIBLE
+                if entry.state == VISIBLE
             ]
 
     @property
     def approximate_number_of_messages_delayed(self) -> int:
-        return self._count(_DELAYED)
+        return self._count(DELAYED)
 
     @property
     def approximate_number_of_messages_not_visible(self) -> int:
-        return self._count(_INFLIGHT)
+        return self._count(INFLIGHT)
 
     @property
     def approximate_number_of_messages(self) -> int:
-        return self._count(_VISIBLE)
+        return self._count(VISIBLE)
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -285,7 +171,7 @@ class FastQueue(StockQueue):  # type: ignore[misc]
                 and self._is_duplicate(message.deduplication_id, now)
             ):
                 return
-            entry = _Entry(
+            entry = Entry(
                 message,
                 next(self._counter),
                 group=message.group_id if self.fifo_queue else None,
@@ -293,11 +179,11 @@ class FastQueue(StockQueue):  # type: ignore[misc]
             self._entries[entry.seq] = entry
             delayed_until = float(message.delayed_until or 0)
             if delayed_until > now:
-                entry.state = _DELAYED
-                self._counts[_DELAYED] += 1
+                entry.state = DELAYED
+                self._counts[DELAYED] += 1
                 self._push_timer(delayed_until, entry)
             else:
-                self._counts[_VISIBLE] += 1
+                self._counts[VISIBLE] += 1
                 self._ready.push(entry)
                 self._cond.notify_all()
 
@@ -360,7 +246,7 @@ class FastQueue(StockQueue):  # type: ignore[misc]
         ready = self._ready
         ready.begin()
         out: list[Any] = []
-        again: list[_Entry] = []
+        again: list[Entry] = []
         while len(out) < max_count:
             entry = ready.pop()
             if entry is None:
@@ -383,7 +269,7 @@ class FastQueue(StockQueue):  # type: ignore[misc]
         return out
 
     def _mark_received(
-        self, entry: _Entry, visibility_timeout: int, now: float, again: list[_Entry]
+        self, entry: Entry, visibility_timeout: int, now: float, again: list[Entry]
     ) -> None:
         message = entry.message
         message.approximate_receive_count += 1
@@ -395,9 +281,9 @@ class FastQueue(StockQueue):  # type: ignore[misc]
         message.receipt_handle = handle
         entry.token += 1
         if visibility_timeout > 0:
-            entry.state = _INFLIGHT
-            self._counts[_VISIBLE] -= 1
-            self._counts[_INFLIGHT] += 1
+            entry.state = INFLIGHT
+            self._counts[VISIBLE] -= 1
+            self._counts[INFLIGHT] += 1
             message.visible_at = now + visibility_timeout * 1000
             self._push_timer(message.visible_at, entry)
             self._ready.on_inflight(entry)
@@ -458,14 +344,14 @@ class FastQueue(StockQueue):  # type: ignore[misc]
             self._advance(now)
             self._leave_state(entry)
             if visibility_timeout > 0:
-                entry.state = _INFLIGHT
-                self._counts[_INFLIGHT] += 1
+                entry.state = INFLIGHT
+                self._counts[INFLIGHT] += 1
                 message.visible_at = now + visibility_timeout * 1000
                 self._push_timer(message.visible_at, entry)
                 self._ready.on_inflight(entry)
             else:
-                entry.state = _VISIBLE
-                self._counts[_VISIBLE] += 1
+                entry.state = VISIBLE
+                self._counts[VISIBLE] += 1
                 message.visible_at = now
                 self._ready.push(entry)
                 self._cond.notify_all()
@@ -473,7 +359,7 @@ class FastQueue(StockQueue):  # type: ignore[misc]
     def purge(self) -> None:
         with self._cond:
             for entry in self._entries.values():
-                entry.state = _GONE
+                entry.state = GONE
                 entry.token += 1
             self._entries.clear()
             self._handles.clear()
@@ -484,7 +370,7 @@ class FastQueue(StockQueue):  # type: ignore[misc]
 
     def wait_for_messages(self, timeout: int) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: self._count(_VISIBLE) > 0, timeout=timeout)
+            self._cond.wait_for(lambda: self._count(VISIBLE) > 0, timeout=timeout)
 
     def depth(self) -> dict[str, int]:
         """The three counters in one consistent read."""
@@ -495,25 +381,25 @@ class FastQueue(StockQueue):  # type: ignore[misc]
 
     # -- bookkeeping ---------------------------------------------------------
 
-    def _leave_state(self, entry: _Entry) -> None:
+    def _leave_state(self, entry: Entry) -> None:
         """Take an entry out of its current state's counter and structures."""
-        if entry.state in (_DELAYED, _INFLIGHT):
+        if entry.state in (DELAYED, INFLIGHT):
             self._stale_timers += 1  # its timer is now out of date
-        if entry.state != _GONE:
+        if entry.state != GONE:
             self._counts[entry.state] -= 1
-        if entry.state == _INFLIGHT:
+        if entry.state == INFLIGHT:
             self._ready.on_released(entry)
         entry.token += 1
 
-    def _forget(self, entry: _Entry) -> None:
+    def _forget(self, entry: Entry) -> None:
         self._leave_state(entry)
-        entry.state = _GONE
+        entry.state = GONE
         self._entries.pop(entry.seq, None)
         for handle in entry.handles:
             self._handles.pop(handle, None)
         self._compact_timers()
 
-    def _push_timer(self, due: float, entry: _Entry) -> None:
+    def _push_timer(self, due: float, entry: Entry) -> None:
         item = (due, next(self._counter), entry.token, entry)
         heappush(self._timers, item)
         if self._timers[0] is item:
@@ -528,11 +414,11 @@ class FastQueue(StockQueue):  # type: ignore[misc]
                 self._stale_timers -= 1
                 continue
             self._counts[entry.state] -= 1
-            if entry.state == _INFLIGHT:
+            if entry.state == INFLIGHT:
                 self._ready.on_released(entry)
-            entry.state = _VISIBLE
+            entry.state = VISIBLE
             entry.token += 1
-            self._counts[_VISIBLE] += 1
+            self._counts[VISIBLE] += 1
             self._ready.push(entry)
 
     def _compact_timers(self) -> None:
@@ -565,13 +451,3 @@ def _snapshot(message: Any, attribute_names: list[str] | None) -> Any:
         if everything or key in wanted or (prefixes and key.startswith(prefixes))
     }
     return received
-
-
-def redrive_target(queue: Any) -> tuple[str, int] | None:
-    """(dead-letter queue ARN, maxReceiveCount) of a queue, if it has one."""
-    policy = queue.redrive_policy
-    if not policy:
-        return None
-    if isinstance(policy, str):
-        policy = json.loads(policy)
-    return str(policy["deadLetterTargetArn"]), int(policy["maxReceiveCount"])
