@@ -84,8 +84,13 @@ def db_port() -> int:
 class Docker:
     """The docker CLI; `run` is injectable so preflight is testable without Docker."""
 
-    def __init__(self, runner: Runner = subprocess.run) -> None:
+    def __init__(
+        self,
+        runner: Runner = subprocess.run,
+        which: Callable[[str], str | None] = shutil.which,
+    ) -> None:
         self._run = runner
+        self._which = which
 
     def check(self, environ: Mapping[str, str]) -> None:
         if not environ.get("LOCALSTACK_AUTH_TOKEN", "").strip():
@@ -96,7 +101,7 @@ class Docker:
                 "run `LOCALSTACK_AUTH_TOKEN=... make deploy-local TARGET=localstack` "
                 "(or use TARGET=local, which needs neither Docker nor an account)"
             )
-        if shutil.which("docker") is None:
+        if self._which("docker") is None:
             raise DeployError(
                 "the docker command is missing: install Docker (Engine or Desktop) "
                 "with its Compose plugin, or use TARGET=local, which needs no Docker"
@@ -309,6 +314,9 @@ def write_settings(config: StackConfig, passwords: Mapping[str, str]) -> None:
     template = Template((config.repo_dir / "mosquitto" / "mosquitto.conf").read_text())
     (directory / "mosquitto.conf").write_text(
         template.substitute(
+            # The eclipse-mosquitto image's own user; the container command gives
+            # it the password file and the persistence folder.
+            MOSQUITTO_USER="mosquitto",
             MQTT_PORT=1883,
             MQTT_WS_PORT=9001,
             MQTT_BIND="0.0.0.0",  # noqa: S104 (inside the container; published on 127.0.0.1)

@@ -90,7 +90,12 @@ def programs(config: StackConfig, passwords: dict[str, str]) -> list[Program]:
             f"--port {config.edge_port} --state-dir {config.localcloud_dir} "
             f"--region {config.region} --mqtt-host {config.bind} "
             f"--mqtt-port {config.mqtt_port} --mqtt-username rules-engine",
-            environment={"LOCALCLOUD_MQTT_PASSWORD": passwords["rules-engine"]},
+            environment={
+                "LOCALCLOUD_MQTT_PASSWORD": passwords["rules-engine"],
+                # Per-runtime interpreters, if a function asks for another
+                # Python, are kept in the state folder like everything else.
+                "LOCALCLOUD_CACHE_DIR": str(config.state_dir / "cache"),
+            },
             stopwaitsecs=30,
         ),
         Program(
