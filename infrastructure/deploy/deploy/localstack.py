@@ -311,6 +311,7 @@ def artifact_bucket(config: StackConfig) -> str:
 def write_settings(config: StackConfig, passwords: Mapping[str, str]) -> None:
     """compose.env (0600), the rendered broker configuration and password file."""
     directory = localstack_dir(config)
+    directory.mkdir(parents=True, exist_ok=True)
     template = Template((config.repo_dir / "mosquitto" / "mosquitto.conf").read_text())
     (directory / "mosquitto.conf").write_text(
         template.substitute(
