@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.localcloud import RunningCloud
+from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.slow]
 
@@ -348,4 +350,34 @@ def test_a_managed_master_password_is_in_the_instance_secret(
         assert connection.execute("SELECT current_user").fetchone() == ("master",)
     assert secret["username"] == "master"
     assert secret["password"] != "P@55w0rd!"  # moto's fixed placeholder
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def test_a_requested_free_port_is_used(rds: Any) -> None:
+    identifier = _identifier()
+    wanted = free_port()
+
+    _create(rds, identifier, Port=wanted)
+    available, _ = _wait_for(rds, identifier, "available")
+
+    assert available["Endpoint"]["Port"] == wanted
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def test_a_requested_port_in_use_is_replaced_with_a_warning(
+    rds: Any, local_cloud: RunningCloud
+) -> None:
+    identifier = _identifier()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+
+        _create(rds, identifier, Port=taken)
+        available, _ = _wait_for(rds, identifier, "available")
+        with _connect(available["Endpoint"]) as connection:
+            connection.execute("SELECT 1")
+
+    assert available["Endpoint"]["Port"] != taken
+    assert f"asked for port {taken}, which is in use here" in local_cloud.log_text()
     rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)

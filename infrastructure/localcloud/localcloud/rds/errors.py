@@ -6,3 +6,7 @@ from localcloud.errors import LocalCloudError
 
 class RdsError(LocalCloudError):
     """A PostgreSQL server behind a DB instance failed; the message says how."""
+
+
+class PortInUseError(RdsError):
+    """The port chosen for a server was taken by another process first."""

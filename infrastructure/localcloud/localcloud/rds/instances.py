@@ -189,7 +189,7 @@ class RdsService:
         if runtime is not None:
             database.status = "rebooting"
             runtime.submit(
-                self._transition, runtime, runtime.server.restart, "available"
+                self._transition, runtime, self._reboot(runtime), "available"
             )
 
     def deleted(self, database: Any) -> None:
@@ -257,7 +257,8 @@ class RdsService:
             if not reused:
                 server.initialize(credentials)
             if not server.running:
-                server.start(port)
+                port = server.start_anywhere(port)
+            database.port = server.port
             server.ensure_master(credentials)
         except Exception as error:
             database.status = "failed"
@@ -287,9 +288,20 @@ class RdsService:
         runtime.database.status = status
 
     def _restart_server(self, runtime: InstanceRuntime, port: int) -> None:
-        self._transition(runtime, lambda: runtime.server.start(port), "available")
+        def start() -> None:
+            runtime.database.port = runtime.server.start_anywhere(port)
+
+        self._transition(runtime, start, "available")
 
     # -- helpers -------------------------------------------------------------------
+
+    @staticmethod
+    def _reboot(runtime: InstanceRuntime) -> Any:
+        def reboot() -> None:
+            runtime.server.restart()
+            runtime.database.port = runtime.server.port
+
+        return reboot
 
     def _bin(self) -> Path:
         if self._bin_dir is None:

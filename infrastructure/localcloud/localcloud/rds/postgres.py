@@ -41,7 +41,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from localcloud.rds.errors import RdsError
+from localcloud.rds.errors import PortInUseError, RdsError
 
 logger = logging.getLogger(__name__)
 
@@ -268,10 +268,29 @@ class PostgresServer:
             process.kill()
             process.wait()
 
+    def start_anywhere(self, port: int, attempts: int = 3) -> int:
+        """Starts on `port`, or on a free one if another process took it
+        meanwhile (ports picked at creation can be lost before the bind)."""
+        for attempt in range(attempts):
+            try:
+                self.start(port)
+                return port
+            except PortInUseError:
+                if attempt == attempts - 1:
+                    raise
+                taken, port = port, free_port()
+                logger.warning(
+                    "port %d is taken; PostgreSQL in %s listens on %d instead",
+                    taken,
+                    self.pgdata,
+                    port,
+                )
+        return port
+
     def restart(self, timeout: float = 30.0) -> None:
         port = self.port
         self.stop()
-        self.start(port, timeout)
+        self.start_anywhere(port)
 
     def destroy(self) -> None:
         """Stops the server and removes its folder (DeleteDBInstance)."""
@@ -339,6 +358,12 @@ class PostgresServer:
                 return
             except psycopg.OperationalError as error:
                 if self._process is not None and self._process.poll() is not None:
+                    tail = self._log_tail()
+                    if "could not bind" in tail or "already in use" in tail:
+                        self._process = None
+                        raise PortInUseError(
+                            f"port {self.port} was taken before PostgreSQL bound it"
+                        ) from error
                     raise RdsError(
                         f"PostgreSQL in {self.pgdata} exited with "
                         f"{self._process.returncode}; its log ({self.log_path}) ends "
