@@ -97,13 +97,13 @@ def _patch_resource_events() -> None:
         region_name: str,
     ) -> Any:
         kind = str(resource_json.get("Type", ""))
-        resource_event(resources_map, logical_id, kind, "CREATE_IN_PROGRESS")
         try:
             resource = create_resource(
                 logical_id, resource_json, resources_map, account_id, region_name
             )
         except Exception as error:
             if mark_failed(error, logical_id):
+                resource_event(resources_map, logical_id, kind, "CREATE_IN_PROGRESS")
                 resource_event(
                     resources_map,
                     logical_id,
@@ -112,7 +112,10 @@ def _patch_resource_events() -> None:
                     reason=f"Resource handler returned message: {reason_of(error)}",
                 )
             raise
-        physical = getattr(resource, "physical_resource_id", "") if resource else ""
+        if resource is None:  # a false Condition, or a type nobody implements
+            return None
+        physical = getattr(resource, "physical_resource_id", "")
+        resource_event(resources_map, logical_id, kind, "CREATE_IN_PROGRESS")
         resource_event(
             resources_map,
             logical_id,
