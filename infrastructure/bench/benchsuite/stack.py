@@ -44,6 +44,23 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def telemetry_message(machine_id: str, sequence: int) -> dict[str, Any]:
+    """One reading as the simulator publishes it, stamped now (ingestion
+    refuses readings older than 30 days); the sequence keeps timestamps apart."""
+    epoch_ms = int(time.time() * 1000) + sequence
+    moment = time.gmtime(epoch_ms // 1000)
+    return {
+        "machine_id": machine_id,
+        "machine_type": "Drilling",
+        "parameter": "Temperature",
+        "value": 500.0,
+        "unit": "°C",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", moment)
+        + f".{epoch_ms % 1000:03d}Z",
+        "sequence": sequence,
+    }
+
+
 @dataclass
 class Stack:
     """A deployed stack in `state_dir`; `close()` takes it down and deletes it."""
@@ -241,19 +258,10 @@ class Stack:
     def refresh_ingest_connections(self, workers: int = 8) -> None:
         lam = self.client("lambda")
         name = self.outputs["IngestFunctionName"]
-        event = json.dumps(
-            {
-                "machine_id": "drill-999",
-                "machine_type": "Drilling",
-                "parameter": "Temperature",
-                "value": 500.0,
-                "unit": "°C",
-                "timestamp": "2020-01-01T00:00:00.000Z",
-                "sequence": 1,
-            }
-        )
+        sequence = iter(range(1, 10_000))
 
         def invoke(_: int) -> bool:
+            event = json.dumps(telemetry_message("drill-999", next(sequence)))
             response = lam.invoke(FunctionName=name, Payload=event)
             response["Payload"].read()
             return "FunctionError" not in response
