@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import statistics
 import sys
 import tempfile
@@ -94,8 +95,6 @@ def _cloud(state: Path) -> Any:
 
 
 def run(runs: int) -> dict[str, list[float]]:
-    from moto.moto_api._internal.models import moto_api_backend
-
     figures: dict[str, list[float]] = {
         "create (new data)": [],
         "create (existing data)": [],
@@ -103,6 +102,17 @@ def run(runs: int) -> dict[str, list[float]]:
         "stop + start": [],
     }
     state = Path(tempfile.mkdtemp(prefix="bench-rds-"))
+    try:
+        return _measure(state, runs, figures)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _measure(
+    state: Path, runs: int, figures: dict[str, list[float]]
+) -> dict[str, list[float]]:
+    from moto.moto_api._internal.models import moto_api_backend
+
     identifiers = [f"bench-{number}" for number in range(runs)]
 
     def create(rds: Any, identifier: str) -> None:

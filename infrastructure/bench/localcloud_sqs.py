@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -155,9 +156,6 @@ def _depths(sqs: Any, url: str) -> tuple[int, int]:
 def delivery(messages: int, batch_size: int, concurrency: int) -> None:
     import os
 
-    import boto3
-
-    from localcloud.cloud import LocalCloud
     from localcloud.config import CloudConfig
 
     os.environ["LOCALCLOUD_SQS_MAX_CONCURRENCY"] = str(concurrency)
@@ -167,6 +165,17 @@ def delivery(messages: int, batch_size: int, concurrency: int) -> None:
         state_dir=state,
         disabled_features="apigateway,s3website,cloudformation,iot,rds",
     )
+    try:
+        _drain(config, messages, batch_size, concurrency)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _drain(config: Any, messages: int, batch_size: int, concurrency: int) -> None:
+    import boto3
+
+    from localcloud.cloud import LocalCloud
+
     with LocalCloud(config) as cloud:
         client: Callable[[str], Any] = lambda service: boto3.client(  # noqa: E731
             service,
