@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -397,6 +398,17 @@ def migrate(lambda_client: Any, name: str, timeout: float = 600) -> str:
     )
 
 
+def api_id_of(outputs: Mapping[str, str]) -> str:
+    """The REST API's id, the first label of the ApiUrl output's host (the
+    template builds it from `${Api}`), which LocalStack and AWS report alike."""
+    host = urllib.parse.urlsplit(outputs.get("ApiUrl", "")).hostname or ""
+    if ".execute-api." not in host:
+        raise DeployError(
+            f"the stack's ApiUrl output {outputs.get('ApiUrl')!r} names no API"
+        )
+    return host.split(".", 1)[0]
+
+
 def endpoints_for(
     config: StackConfig, api_id: str, outputs: Mapping[str, str]
 ) -> Endpoints:
@@ -414,10 +426,15 @@ def endpoints_for(
     )
 
 
-def deploy(config: StackConfig, log: Log, docker: Docker | None = None) -> Endpoints:
+def deploy(
+    config: StackConfig,
+    log: Log,
+    docker: Docker | None = None,
+    compose: Compose | None = None,
+) -> Endpoints:
     started = time.monotonic()
     (docker or Docker()).check(os.environ)
-    compose = Compose(config)
+    compose = compose or Compose(config)
     template = load_template(config.template_path)
     frontend_dir = config.repo_dir / "frontend"
     with_dashboard = config.dashboard and (frontend_dir / "package.json").exists()
@@ -475,9 +492,7 @@ def deploy(config: StackConfig, log: Log, docker: Docker | None = None) -> Endpo
     deploy_stack(cfn, config.stack_name, packaged, parameters,
                  progress=lambda line: log(f"  {line}"), timeout=900)  # fmt: skip
     outputs = stack_outputs(cfn, config.stack_name)
-    api_id = cfn.describe_stack_resource(
-        StackName=config.stack_name, LogicalResourceId="Api"
-    )["StackResourceDetail"]["PhysicalResourceId"]
+    api_id = api_id_of(outputs)
 
     log("migrating the database")
     log(f"  {migrate(aws_client(config, 'lambda'), outputs['MigrateFunctionName'])}")

@@ -19,7 +19,7 @@
 # http://127.0.0.1:4566/_localstack/init/ready.
 set -euo pipefail
 
-bundle=/etc/orchestralink/bundle
+bundle=${ORCHESTRALINK_BUNDLE:-/etc/orchestralink/bundle}
 log() { echo "orchestralink init hook: $*"; }
 
 if [[ ! -f $bundle/stack.env ]]; then
@@ -37,10 +37,11 @@ awslocal s3 sync --only-show-errors "$bundle/artifacts/" "s3://$ARTIFACT_BUCKET/
 
 log "deploying stack $STACK_NAME"
 mapfile -t parameters < "$bundle/parameters.txt"
+# The template goes inline (TemplateBody, up to 51,200 bytes on AWS; this one is
+# about 32 KB): a TemplateURL would name a host only the container can resolve.
 awslocal cloudformation deploy \
     --stack-name "$STACK_NAME" \
     --template-file "$bundle/template.json" \
-    --s3-bucket "$ARTIFACT_BUCKET" \
     --parameter-overrides "${parameters[@]}" \
     --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \
     --no-fail-on-empty-changeset
@@ -72,9 +73,10 @@ if [[ -d $bundle/dashboard ]]; then
     bucket=$(output DashboardBucketName)
     # The REST API gets a new id whenever LocalStack starts empty: config.json is
     # written with the id of this deploy.
-    api_id=$(awslocal cloudformation describe-stack-resource --stack-name "$STACK_NAME" \
-        --logical-resource-id Api --query StackResourceDetail.PhysicalResourceId \
-        --output text)
+    # ApiUrl is https://{api-id}.execute-api.{region}.{suffix}/{stage}/.
+    api_url=$(output ApiUrl)
+    api_id=${api_url#*://}
+    api_id=${api_id%%.*}
     log "uploading the dashboard to s3://$bucket (REST API $api_id)"
     awslocal s3 sync --only-show-errors --delete --exclude config.json \
         "$bundle/dashboard/" "s3://$bucket/"
