@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Settings passed through to the deploy tooling (see `python -m deploy --help`).
 export ORCHESTRALINK_STATE TARGET EDGE_PORT MQTT_PORT MQTT_WS_PORT MACHINES C
 
-.PHONY: help bootstrap test check fmt lint typecheck deploy-local status logs watch down clean
+.PHONY: help bootstrap test check fmt lint typecheck bench deploy-local status logs watch down clean
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,9 @@ test: ## run every test: unit, integration, local cloud, end to end, dashboard, 
 	@infrastructure/scripts/bootstrap.sh test
 	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: bootstrap ## benchmarks into results/ (about 5 min; FULL=1 for the long run)
+	$(BIN)/python infrastructure/bench/report.py $(if $(filter 1 yes true,$(FULL)),--full)
 
 fmt: bootstrap ## format the code
 	$(BIN)/ruff format .
