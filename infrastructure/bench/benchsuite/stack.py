@@ -2,7 +2,9 @@
 folder on free ports, and what the benchmarks need from it.
 
 Every figure of the suite is taken against this one deployment, the way a user
-runs it (`make deploy-local`, backend only: DASHBOARD=0). The benchmark owns the
+runs it (`make deploy-local`, backend only: DASHBOARD=0, unless the dashboard is
+asked for: `dashboard=True`, or DASHBOARD=1 in `env` before a redeploy). The
+benchmark owns the
 stack's database: it truncates the telemetry tables between runs so that each
 run's accounting sees exactly the readings it sent.
 """
@@ -73,7 +75,9 @@ class Stack:
     db_secret: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, parameters: str = "", machines: int = 3) -> Stack:
+    def prepare(
+        cls, parameters: str = "", machines: int = 3, dashboard: bool = False
+    ) -> Stack:
         """Settings for a fresh state folder; nothing is started yet."""
         state_dir = Path(tempfile.mkdtemp(prefix="orchestralink-bench-"))
         env = dict(os.environ)
@@ -83,7 +87,7 @@ class Stack:
             MQTT_PORT=str(free_port()),
             MQTT_WS_PORT=str(free_port()),
             MACHINES=str(machines),
-            DASHBOARD="0",
+            DASHBOARD="1" if dashboard else "0",
             STACK_NAME=STACK_NAME,
             STACK_PARAMETERS=parameters,
         )
@@ -93,6 +97,8 @@ class Stack:
 
     def deploy(self, command: str = "up", timeout: float = 600) -> float:
         """Run `python -m deploy <command>`; returns its wall time in seconds."""
+        if self.env.get("DASHBOARD") != "0":
+            self._keep_node_modules()
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "deploy", command],
@@ -112,6 +118,23 @@ class Stack:
         if command == "up":
             self._load_outputs()
         return elapsed
+
+    def _keep_node_modules(self) -> None:
+        """Tell the deploy that frontend/node_modules matches the lock file.
+
+        A fresh state folder has no record of an `npm ci`, so the deploy would
+        run it, which deletes and reinstalls node_modules under whoever else uses
+        the working tree. The record is the deploy's own hash of the lock files.
+        """
+        from deploy import frontend  # the deploy package, installed in the venv
+
+        frontend_dir = REPO_DIR / "frontend"
+        if not (frontend_dir / "node_modules").exists():
+            return
+        build_dir = self.state_dir / "build"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        lock_files = [frontend_dir / "package-lock.json", frontend_dir / "package.json"]
+        (build_dir / "npm-ci.inputs").write_text(frontend._hash(lock_files))
 
     def close(self) -> None:
         """Stop everything this stack started and delete its state folder."""
