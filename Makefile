@@ -8,8 +8,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 PYTEST_ARGS ?=
 
-# Settings passed through to the deploy tooling (see `python -m deploy --help`).
-export ORCHESTRALINK_STATE TARGET EDGE_PORT MQTT_PORT MQTT_WS_PORT MACHINES C
+# Settings such as `make deploy-local MACHINES=20` reach the deploy tooling (see
+# `python -m deploy --help`) as environment variables: make exports what is given on
+# its command line or in its environment. (An `export` line here would also export
+# the unset ones, as empty strings.)
 
 .PHONY: help bootstrap test check fmt lint typecheck bench deploy-local status logs watch down clean
 

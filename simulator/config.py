@@ -510,7 +510,7 @@ def _resolve(option: _Option, flag_value: Any, environ: Mapping[str, str]) -> An
         return True
     if flag_value is not None:
         return _convert(option, str(flag_value), f"{option.flags[-1]} {flag_value!r}")
-    if option.env in environ:
+    if environ.get(option.env):  # set but empty counts as unset
         text = environ[option.env]
         return _convert(option, text, f"environment variable {option.env}={text!r}")
     return option.default

@@ -3,7 +3,7 @@
 # inputs have not changed since it last succeeded (a stamp file per step under
 # .venv/ records the hash of its inputs).
 #
-# usage: infrastructure/scripts/bootstrap.sh [python|system|node|browser|all|test]...
+# usage: infrastructure/scripts/bootstrap.sh [python|system|node|browser|tools|all|test]...
 #   all: what make deploy-local needs; test: that plus what make test needs
 set -euo pipefail
 
@@ -89,6 +89,16 @@ browser() {  # Debian's Chromium for the browser tests (Playwright drives it; no
   esac
 }
 
+test_tools() {  # validators the tests run: docker-compose checks the LocalStack
+  # compose file without an engine, shellcheck its init hook (Debian packages)
+  local missing=()
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
+  [ ${#missing[@]} -eq 0 ] && return
+  [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null && apt_install "${missing[@]}" && return
+  say "not installed: ${missing[*]} (the tests that need them are skipped)"
+}
+
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(all)
 for step in "${steps[@]}"; do
@@ -97,8 +107,9 @@ for step in "${steps[@]}"; do
     system) mosquitto;;
     node) node_packages;;
     browser) browser;;
+    tools) test_tools;;
     all) python_env; mosquitto;;
-    test) python_env; mosquitto; node_packages; browser;;
-    *) fail "unknown step '$step' (python, system, node, browser, all, test)";;
+    test) python_env; mosquitto; node_packages; browser; test_tools;;
+    *) fail "unknown step '$step' (python, system, node, browser, tools, all, test)";;
   esac
 done

@@ -203,3 +203,10 @@ def test_the_image_copies_every_shared_module_the_simulator_imports() -> None:
     for module in shared:
         assert f"!functions/shared/python/orchestralink/{module}.py" in allowed
     assert "catalog.toml" in dockerfile
+
+
+def test_an_empty_environment_variable_counts_as_unset() -> None:
+    settings = parse_settings([], environ={"SIM_MACHINES": "", "MQTT_PORT": ""})
+
+    assert settings.machines == 3
+    assert settings.broker.port == 1883

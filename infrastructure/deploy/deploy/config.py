@@ -16,6 +16,11 @@ from deploy.errors import DeployError
 REPO_DIR = Path(__file__).resolve().parents[3]
 
 
+def _env(name: str, default: str | Path) -> str:
+    """An environment setting; set but empty counts as unset, like `${VAR:-default}`."""
+    return os.environ.get(name) or str(default)
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -34,29 +39,25 @@ class StackConfig:
 
     state_dir: Path = field(
         default_factory=lambda: Path(
-            os.environ.get("ORCHESTRALINK_STATE", REPO_DIR / ".state")
+            _env("ORCHESTRALINK_STATE", REPO_DIR / ".state")
         ).resolve()
     )
-    target: str = field(default_factory=lambda: os.environ.get("TARGET", "local"))
-    bind: str = field(default_factory=lambda: os.environ.get("BIND", "127.0.0.1"))
+    target: str = field(default_factory=lambda: _env("TARGET", "local"))
+    bind: str = field(default_factory=lambda: _env("BIND", "127.0.0.1"))
     edge_port: int = field(default_factory=lambda: _env_int("EDGE_PORT", 4566))
     mqtt_port: int = field(default_factory=lambda: _env_int("MQTT_PORT", 1883))
     mqtt_ws_port: int = field(default_factory=lambda: _env_int("MQTT_WS_PORT", 9001))
     machines: int = field(default_factory=lambda: _env_int("MACHINES", 10))
-    stack_name: str = field(
-        default_factory=lambda: os.environ.get("STACK_NAME", "orchestralink")
-    )
-    region: str = field(
-        default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    )
+    stack_name: str = field(default_factory=lambda: _env("STACK_NAME", "orchestralink"))
+    region: str = field(default_factory=lambda: _env("AWS_DEFAULT_REGION", "us-east-1"))
     # DASHBOARD=0 deploys the backend alone (no Node needed, quicker).
     dashboard: bool = field(
-        default_factory=lambda: os.environ.get("DASHBOARD", "1") not in ("0", "no")
+        default_factory=lambda: _env("DASHBOARD", "1") not in ("0", "no")
     )
     repo_dir: Path = REPO_DIR
     template_path: Path = field(
         default_factory=lambda: Path(
-            os.environ.get("ORCHESTRALINK_TEMPLATE", REPO_DIR / "template.yaml")
+            _env("ORCHESTRALINK_TEMPLATE", REPO_DIR / "template.yaml")
         )
     )
 
@@ -112,4 +113,4 @@ class StackConfig:
 
     @property
     def venv_bin(self) -> Path:
-        return Path(os.environ.get("VENV", self.repo_dir / ".venv")) / "bin"
+        return Path(_env("VENV", self.repo_dir / ".venv")) / "bin"

@@ -139,7 +139,10 @@ def aws_client(service: str, endpoint_url: str | None, region: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env = os.environ.get
+
+    def env(name: str, default: str = "") -> str:
+        return os.environ.get(name) or default  # set but empty counts as unset
+
     parser = argparse.ArgumentParser(
         prog="python -m localcloud.iot.standalone",
         description="Run the topic rules of a CloudFormation template against an "
@@ -162,13 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", default=env("AWS_DEFAULT_REGION", "us-east-1"))
     parser.add_argument("--mqtt-host", default=env("MQTT_HOST", "127.0.0.1"))
     parser.add_argument("--mqtt-port", type=int, default=int(env("MQTT_PORT", "1883")))
-    parser.add_argument("--mqtt-username", default=env("LOCALCLOUD_MQTT_USERNAME"))
+    parser.add_argument(
+        "--mqtt-username", default=env("LOCALCLOUD_MQTT_USERNAME") or None
+    )
     parser.add_argument(
         "--client-id",
         default=env("LOCALCLOUD_IOT_CLIENT_ID", "orchestralink-rules-engine"),
         help="MQTT client id of the engine's persistent session",
     )
-    parser.add_argument("--shared-group", default=env("LOCALCLOUD_IOT_SHARED_GROUP"))
+    parser.add_argument(
+        "--shared-group", default=env("LOCALCLOUD_IOT_SHARED_GROUP") or None
+    )
     parser.add_argument(
         "--heartbeat-file",
         type=Path,
