@@ -2,7 +2,8 @@
 
 Deploys the real stack (`python -m deploy up`, backend only) into a temporary
 state folder on free ports, measures end-to-end ingest against a per-message
-baseline, the functions, the API at scale and the deploy commands, then writes
+baseline, the functions, the API at scale and the deploy commands, then
+deploys the dashboard into the same stack and measures it in Chromium, writes
 `results/bench-<time>-<quick|full>/report.md` with PNG figures and
 `results.json`, and prints the summary table. The stack is taken down and its
 state folder deleted at the end, whatever happened.
@@ -28,15 +29,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchsuite import plots
+from benchsuite import bundle, plots
 from benchsuite.api import load_readings, measure_api
 from benchsuite.closing import closing_note
+from benchsuite.dashboard import measure_dashboard
 from benchsuite.deploytimes import watch_redeploy
 from benchsuite.functions import batch_size_sweep, function_latencies
 from benchsuite.ingest import baseline_run, ingest_run
 from benchsuite.machine import describe
 from benchsuite.markdown import (
     api_section,
+    dashboard_section,
     deploy_section,
     functions_section,
     ingest_section,
@@ -127,6 +130,14 @@ def measure(results: Results, stack: Stack, workdir: Path) -> None:
         results.api_data = load_readings(stack, s.api_rows)
         results.api = measure_api(stack, results.api_data, s.api_requests)
 
+    def dashboard() -> None:
+        # Last: the redeploy builds and uploads the dashboard (the deploy
+        # figures above stay those of the backend alone).
+        stack.env["DASHBOARD"] = "1"
+        stack.deploy("up")
+        built = bundle.analyse(bundle.FRONTEND_DIR / "dist")
+        results.dashboard = measure_dashboard(stack, s.dashboard, built)
+
     _step(results, "watch redeploy", watch)
     _step(results, "end-to-end ingest", ingest)
     _step(results, "per-message baseline", baseline)
@@ -134,6 +145,7 @@ def measure(results: Results, stack: Stack, workdir: Path) -> None:
     _step(results, "function latency", functions)
     _step(results, "batch-size sweep", sweep)
     _step(results, "API at scale", api)
+    _step(results, "Dashboard", dashboard)
 
 
 def draw(results: Results, folder: Path) -> None:
@@ -186,6 +198,7 @@ def write_report(results: Results, folder: Path) -> Path:
         functions_section(results),
         api_section(results),
         deploy_section(results),
+        dashboard_section(results),
         closing_note(results),
     ]
     path = folder / "report.md"

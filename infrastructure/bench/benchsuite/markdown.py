@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from benchsuite.dashboard import CHART_MACHINE, startup_requests
 from benchsuite.ingest import IngestRun
 from benchsuite.results import Results
 
@@ -406,3 +407,78 @@ def deploy_section(results: Results) -> str:
             _figure(results, "deploy", "Wall time of each deploy step."),
         ]
     )
+
+
+def dashboard_section(results: Results) -> str:
+    result = results.dashboard
+    if result is None:
+        return "## 5. Dashboard\n\nNot measured (see errors).\n"
+    s = result.settings
+    parts = [
+        "## 5. Dashboard\n",
+        "**How.** The stack is deployed again with the dashboard (DASHBOARD=1: "
+        "`npm run build`, upload to the website bucket). *Initial JavaScript* is "
+        "what `dist/index.html` loads before the app runs (entry script, "
+        "modulepreload links and their static imports), gzip -9; lazy chunks "
+        "(machine page with uPlot, MQTT client, Swagger UI) are listed apart. "
+        f"The stack's simulator is stopped; one machine ({CHART_MACHINE[0]}) gets "
+        f"30 days of readings, one tick a minute ({result.month_rows:,} rows, "
+        f"COPY, {result.month_seconds:.1f} s, rollups derived); then "
+        f"`python -m simulator --machines {s.machines} --rate 1` publishes every "
+        "parameter of every machine once a second while Debian's Chromium "
+        "(headless, Playwright) measures with the page's own clock: "
+        f"{s.overview_loads} cold overview loads (fresh context each, after one "
+        "untimed), navigation start to every card in the DOM and the next frame; "
+        f"{s.chart_loads} clicks on *30 days* (from *24 h*), the click's event "
+        "time to every chart's uPlot draw; then "
+        f"{s.responsive_seconds:g} s on the overview under the live load: long "
+        "tasks (PerformanceObserver), requestAnimationFrame intervals, a key "
+        "press on the status filter every 2 s to the end of the next frame, and "
+        "a `page.evaluate` round trip every 0.5 s. The machine's other work "
+        "(the stack ingesting, the simulator) runs meanwhile on the same 2 cores.\n",
+        table(
+            ["figure", "target", "measured", "met"],
+            [
+                [f, t, m, verdict(ok) if ok is not None else "(informative)"]
+                for f, t, m, ok in result.rows()
+            ],
+        ),
+        "",
+    ]
+    if result.bundle:
+        parts += [
+            "\nJavaScript of the build:\n",
+            table(
+                ["file", "loaded", "raw KB", "gzip KB"],
+                [
+                    [f.path, f.how, f.raw / 1024, f.gzip / 1024]
+                    for f in result.bundle.initial + result.bundle.lazy
+                ],
+            ),
+            "",
+        ]
+    if result.overview:
+        parts += [
+            "\nCold overview loads (ms from navigation start):\n",
+            table(
+                [
+                    "response end",
+                    "first contentful paint",
+                    "config, parameters, machines answered",
+                    "cards in DOM",
+                    "painted",
+                ],
+                [
+                    [
+                        run["responseEnd"],
+                        run["firstContentfulPaint"] or 0.0,
+                        ", ".join(f"{t:.0f}" for t in startup_requests(run)),
+                        run["cardsInDom"],
+                        run["cardsPainted"],
+                    ]
+                    for run in result.overview
+                ],
+            ),
+            "",
+        ]
+    return "\n".join(parts)

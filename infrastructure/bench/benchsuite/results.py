@@ -7,6 +7,7 @@ from typing import Any
 
 from benchsuite.api import Endpoint, LoadedData
 from benchsuite.cpu import Profile
+from benchsuite.dashboard import DashboardResult, DashboardSettings
 from benchsuite.deploytimes import WatchTiming
 from benchsuite.functions import BatchPoint, FunctionLatency
 from benchsuite.ingest import IngestRun
@@ -34,6 +35,18 @@ class Settings:
     stack_parameters: str = (
         "IngestBatchSize=1000,IngestBatchWindowSeconds=1,IngestMaximumConcurrency=5"
     )
+    # The dashboard step: cold overview loads and 30-day chart clicks measured,
+    # and the seconds of live load (50 machines publishing) watched.
+    dashboard_loads: int = 3
+    dashboard_seconds: float = 20
+
+    @property
+    def dashboard(self) -> DashboardSettings:
+        return DashboardSettings(
+            overview_loads=self.dashboard_loads,
+            chart_loads=self.dashboard_loads,
+            responsive_seconds=self.dashboard_seconds,
+        )
 
     @property
     def mapping(self) -> tuple[int, int, int]:
@@ -73,6 +86,8 @@ FULL = Settings(
     sweep_messages=50_000,
     api_rows=10_000_000,
     api_requests=1000,
+    dashboard_loads=10,
+    dashboard_seconds=60,
 )
 
 
@@ -92,6 +107,7 @@ class Results:
     sweep: list[BatchPoint] = field(default_factory=list)
     api_data: LoadedData | None = None
     api: list[Endpoint] = field(default_factory=list)
+    dashboard: DashboardResult | None = None
     errors: dict[str, str] = field(default_factory=dict)
     figures: dict[str, str] = field(default_factory=dict)
 
@@ -177,6 +193,12 @@ class Results:
                     self.watch.live <= 2,
                 )
             )
+        if self.dashboard:
+            rows += [
+                (f"dashboard: {figure}", measured, target, met)
+                for figure, target, measured, met in self.dashboard.rows()
+                if met is not None  # informative figures stay in their section
+            ]
         return rows
 
 
