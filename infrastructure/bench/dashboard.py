@@ -27,7 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchsuite import bundle as bundles
-from benchsuite.dashboard import DashboardResult, DashboardSettings, measure_dashboard
+from benchsuite.dashboard import (
+    DashboardResult,
+    DashboardSettings,
+    measure_dashboard,
+    startup_requests,
+)
 from benchsuite.markdown import table
 from benchsuite.stack import BenchError, Stack
 
@@ -49,6 +54,19 @@ def print_report(result: DashboardResult) -> None:
             f"\n30 days for the chart: {result.month_rows:,} readings loaded with "
             f"COPY in {result.month_seconds:.1f} s (rollups derived)"
         )
+    if result.overview:
+        loads = [
+            [
+                f"{run['firstContentfulPaint'] or 0:.0f}",
+                ", ".join(f"{t:.0f}" for t in startup_requests(run)),
+                f"{run['cardsInDom']:.0f}",
+                f"{run['cardsPainted']:.0f}",
+            ]
+            for run in result.overview
+        ]
+        print("\nCold overview loads (ms from navigation start):\n")
+        header = ["FCP", "config, parameters, machines answered", "cards", "painted"]
+        print(table(header, loads))
     rows = [
         [figure, target, measured, {True: "pass", False: "FAIL", None: "-"}[ok]]
         for figure, target, measured, ok in result.rows()

@@ -428,6 +428,16 @@ def _responsiveness_stats(
     }
 
 
+def startup_requests(overview: dict[str, Any]) -> list[float]:
+    """When config.json, /parameters and the first /machines answered (ms):
+    the chain the overview waits on before it can draw a card."""
+    ends = []
+    for path in ("config.json", "/parameters", "/machines"):
+        found = [r["end"] for r in overview["requests"] if path in r["url"]]
+        ends.append(min(found) if found else float("nan"))
+    return ends
+
+
 def _startup_scripts(overview: dict[str, Any], url: str) -> list[str]:
     """dist paths of the scripts a page load fetched."""
     prefix = url.rstrip("/") + "/"

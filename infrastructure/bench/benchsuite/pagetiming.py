@@ -34,8 +34,8 @@ NAVIGATION_FIGURES = """
     .filter((r) => r.name.split('?')[0].endsWith('.js'))
     .map((r) => ({ url: r.name, start: r.startTime, end: r.responseEnd,
                    bytes: r.decodedBodySize }));
-  const api = performance.getEntriesByType('resource')
-    .filter((r) => r.name.includes('/machines'))
+  const requests = performance.getEntriesByType('resource')
+    .filter((r) => r.initiatorType === 'fetch' || r.initiatorType === 'xmlhttprequest')
     .map((r) => ({ url: r.name, start: r.startTime, end: r.responseEnd }));
   return {
     cardsInDom: window.__bench.cardsInDom,
@@ -44,7 +44,7 @@ NAVIGATION_FIGURES = """
     domContentLoaded: nav.domContentLoadedEventEnd,
     firstContentfulPaint: paint['first-contentful-paint'] ?? null,
     scripts,
-    api,
+    requests,
   };
 }
 """
