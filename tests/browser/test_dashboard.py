@@ -32,7 +32,10 @@ from tests.fixtures.stack import DeployedStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LIVE_WITHIN_MS = 2000
+# Live updates arrive within 2 s on a quiet machine; that figure is measured by
+# `make bench` (infrastructure/bench/dashboard.py). Here the page only has to update
+# without a reload: the wait is generous because CI machines are shared and noisy.
+LIVE_TIMEOUT_MS = 15_000
 
 
 def reading(machine_id: str, parameter: str, value: float, unit: str) -> dict[str, Any]:
@@ -119,15 +122,11 @@ def test_a_critical_reading_shows_the_red_alert_box_without_a_reload(
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
 
-    started = time.monotonic()
     broker.publish(
         f"machine/{machine_id}/Temperature",
         reading(machine_id, "Temperature", 1234.5, "°C"),
     )
-    box_item.wait_for(timeout=10_000)
-    elapsed_ms = (time.monotonic() - started) * 1000
-
-    assert elapsed_ms <= LIVE_WITHIN_MS, f"red alert box after {elapsed_ms:.0f} ms"
+    box_item.wait_for(timeout=LIVE_TIMEOUT_MS)
     expect(box_item).to_contain_text(
         f"{machine_id} (Drilling): Temperature 1,234.5 °C since"
     )
@@ -147,7 +146,7 @@ def test_a_critical_reading_shows_the_red_alert_box_without_a_reload(
         f"machine/{machine_id}/Temperature",
         reading(machine_id, "Temperature", 720.0, "°C"),
     )
-    expect(box_item).to_have_count(0, timeout=LIVE_WITHIN_MS)
+    expect(box_item).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
 
 
 def test_an_acknowledged_alert_stays_listed_until_it_clears(
