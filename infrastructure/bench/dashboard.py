@@ -5,9 +5,11 @@ loads initially, then deploys the real stack with the dashboard into a
 temporary state folder on free ports (`python -m deploy up`), loads 30 days of
 readings for one machine with COPY, starts 50 simulated machines publishing
 every parameter once a second, and measures in Debian's Chromium (headless,
-Playwright): the overview, the 30-day charts and the page's responsiveness
-under that live load. Prints a table of figure / target / measured / pass; the
-stack is taken down and its state folder deleted at the end.
+Playwright): the overview, the 30-day charts, the page's responsiveness
+under that live load, and how long a reading published to Mosquitto takes to
+show in the red alert box or on its card (publish to screen). Prints a table
+of figure / target / measured / pass; the stack is taken down and its state
+folder deleted at the end.
 
     .venv/bin/python infrastructure/bench/dashboard.py [--seconds 30] [--no-build]
 
@@ -23,6 +25,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -67,12 +70,36 @@ def print_report(result: DashboardResult) -> None:
         print("\nCold overview loads (ms from navigation start):\n")
         header = ["FCP", "config, parameters, machines answered", "cards", "painted"]
         print(table(header, loads))
+    if result.live:
+        print_live(result.live)
     rows = [
         [figure, target, measured, {True: "pass", False: "FAIL", None: "-"}[ok]]
         for figure, target, measured, ok in result.rows()
     ]
     print("\nDashboard performance\n")
     print(table(["figure", "target", "measured", "pass"], rows))
+
+
+def print_live(live: dict[str, Any]) -> None:
+    samples = [
+        [
+            s["machine_id"],
+            *(
+                "-" if s[kind][end] is None else f"{s[kind][end]:.0f}"
+                for kind in ("alert", "card")
+                for end in ("shown", "painted")
+            ),
+        ]
+        for s in live["samples"]
+    ]
+    print(
+        "\nPublish to screen (ms; publish by paho to the element in the DOM, and "
+        "to the end of the next frame; link modes seen: "
+        + " -> ".join(str(m) for m in live["modes"])
+        + "):\n"
+    )
+    header = ["drill", "alert box", "painted", "card value", "painted"]
+    print(table(header, samples))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         help="cold overview loads and 30-day chart clicks measured",
     )
     parser.add_argument(
+        "--publishes",
+        type=int,
+        default=defaults.live_publishes,
+        help="critical and normal readings published and timed to the screen",
+    )
+    parser.add_argument(
         "--no-build", action="store_true", help="size frontend/dist as it is"
     )
     parser.add_argument(
@@ -116,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         overview_loads=args.loads,
         chart_loads=args.loads,
         responsive_seconds=args.seconds,
+        live_publishes=args.publishes,
     )
     if not args.no_build:
         logger.info("==> npm run build")

@@ -11,7 +11,9 @@ Gateway, live values over MQTT WebSockets), with 50 machines publishing.
 - responsiveness: 50 machines publishing every parameter once a second (the
   simulator in real-time mode, its own process) while the overview is open;
   long tasks, animation frame intervals, key press to next frame, and the
-  round trip of a `page.evaluate`.
+  round trip of a `page.evaluate`;
+- publish to screen: with the fleet still publishing, a critical reading to
+  the red alert box and a normal one to its card, see `benchsuite.livelatency`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from benchsuite import pagetiming
 from benchsuite.bundle import Bundle
 from benchsuite.functions import HttpClient, percentile
+from benchsuite.livelatency import LIVE_MS, measure_live_latency
 from benchsuite.stack import REPO_DIR, BenchError, Stack
 from orchestralink.catalog import load_catalog
 
@@ -66,6 +69,7 @@ class DashboardSettings:
     overview_loads: int = 5
     chart_loads: int = 5
     responsive_seconds: float = 30
+    live_publishes: int = 10
 
 
 @dataclass
@@ -78,6 +82,7 @@ class DashboardResult:
     overview: list[dict[str, Any]] = field(default_factory=list)
     charts: list[dict[str, Any]] = field(default_factory=list)
     responsive: dict[str, Any] = field(default_factory=dict)
+    live: dict[str, Any] = field(default_factory=dict)
 
     def overview_ms(self) -> list[float]:
         return [run["cardsPainted"] for run in self.overview]
@@ -174,6 +179,34 @@ class DashboardResult:
                     r["link"] == "mqtt" and r["stored_per_second"] > 0,
                 ),
             ]
+        if self.live:
+            rows += self._live_rows()
+        return rows
+
+    def _live_rows(self) -> list[tuple[str, str, str, bool | None]]:
+        modes = self.live["modes"]
+        link = (
+            "link mqtt throughout"
+            if set(modes) == {"mqtt"}
+            else "link " + " -> ".join(str(m) for m in modes)
+        )
+        rows: list[tuple[str, str, str, bool | None]] = []
+        for kind, figure in (
+            ("alert", "publish to screen: critical reading to red alert box item"),
+            ("card", "publish to screen: normal reading to the value on its card"),
+        ):
+            s = self.live[kind]
+            if s["max"] is None:
+                measured = f"none shown of {s['n']}"
+            else:
+                measured = (
+                    f"p50 {s['p50'] / 1000:.2f} s, p95 {s['p95'] / 1000:.2f} s, "
+                    f"max {s['max'] / 1000:.2f} s ({s['n']} readings"
+                    + (f", {s['missed']} not shown in 15 s" if s["missed"] else "")
+                    + f"; {link})"
+                )
+            met = s["max"] is not None and not s["missed"] and s["max"] <= LIVE_MS
+            rows.append((figure, f"<= {LIVE_MS / 1000:g} s, each (max)", measured, met))
         return rows
 
 
@@ -479,6 +512,9 @@ def measure_dashboard(
                 result.charts = measure_charts(browser, url, settings.chart_loads)
                 result.responsive = measure_responsiveness(
                     browser, stack, url, settings.machines, settings.responsive_seconds
+                )
+                result.live = measure_live_latency(
+                    browser, stack, url, settings.machines, settings.live_publishes
                 )
             finally:
                 browser.close()

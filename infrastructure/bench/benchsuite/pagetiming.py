@@ -121,3 +121,41 @@ RESPONSIVENESS_FIGURES = """
            cards: document.querySelectorAll('article.card').length };
 }
 """
+
+# For publish-to-screen latency: the times are Date.now() (the host's wall
+# clock, the one Python's time.time() reads when it publishes), not
+# performance.now(), so they compare with the publish time directly. A watch
+# is met when its element is in the DOM and visible (and, with a value, shows
+# that value); paintedAt is the end of the frame that follows. The link
+# indicator's modes are recorded as they change.
+LIVE_WATCHER = """
+() => {
+  const live = (window.__live = { modes: [], watches: {} });
+  const mode = () =>
+    document.querySelector('[data-testid="link-indicator"]')?.dataset.mode ?? null;
+  live.check = () => {
+    const now = mode();
+    if (now !== live.modes[live.modes.length - 1]) live.modes.push(now);
+    for (const w of Object.values(live.watches)) {
+      if (w.seenAt !== null) continue;
+      const el = document.querySelector(w.selector);
+      if (!el || !el.checkVisibility()) continue;
+      if (w.value !== null &&
+          parseFloat(el.textContent.replace(/,/g, '')) !== w.value) continue;
+      w.seenAt = Date.now();
+      requestAnimationFrame(() => setTimeout(() => { w.paintedAt = Date.now(); }, 0));
+    }
+  };
+  new MutationObserver(live.check).observe(document.body, {
+    childList: true, subtree: true, characterData: true, attributes: true });
+  live.check();
+}
+"""
+
+LIVE_WATCH = """
+(w) => {
+  window.__live.watches[w.key] =
+    { selector: w.selector, value: w.value, seenAt: null, paintedAt: null };
+  window.__live.check();
+}
+"""
