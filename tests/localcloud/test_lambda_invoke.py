@@ -284,8 +284,8 @@ def test_a_long_invocation_does_not_block_other_requests(
     local_cloud: RunningCloud, make_function: MakeFunction
 ) -> None:
     name = make_function(
-        "import time\n\ndef handler(event, context):\n    time.sleep(2)\n",
-        Timeout=5,
+        "import time\n\ndef handler(event, context):\n    time.sleep(5)\n",
+        Timeout=10,
     )
     slow = threading.Thread(target=invoke, args=(local_cloud, name))
     slow.start()
@@ -296,7 +296,7 @@ def test_a_long_invocation_does_not_block_other_requests(
     elapsed = time.monotonic() - started
     slow.join()
 
-    assert elapsed < 1.0
+    assert elapsed < 3  # not held up by the 5 s invocation
 
 
 def test_the_aws_cli_creates_dry_runs_and_updates_a_function(

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +18,29 @@ from tests.localcloud.conftest import MakeFunction, log_messages, wait_for, zip_
 pytestmark = pytest.mark.localcloud
 
 SLEEPER = """
+import pathlib
 import time
 
 def handler(event, context):
+    if "started" in event:  # tells the test the invocation holds its slot
+        pathlib.Path(event["started"]).touch()
     time.sleep(event.get("sleep", 0))
     return "slept"
 """
+
+
+def start_busy(
+    cloud: RunningCloud, name: str, marker: Path, seconds: float = 3.0
+) -> threading.Thread:
+    """Invoke a SLEEPER in the background; return once it is running."""
+    event = {"sleep": seconds, "started": str(marker)}
+    busy = threading.Thread(target=invoke, args=(cloud, name, event))
+    busy.start()
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the busy invocation never started"
+        time.sleep(0.02)
+    return busy
 
 
 def invoke(cloud: RunningCloud, name: str, event: object = None) -> dict[str, Any]:
@@ -55,15 +73,13 @@ def test_a_function_past_its_timeout_is_stopped_with_aws_timeout_error(
 
 
 def test_reserved_concurrency_throttles_with_too_many_requests(
-    local_cloud: RunningCloud, make_function: MakeFunction
+    local_cloud: RunningCloud, make_function: MakeFunction, tmp_path: Path
 ) -> None:
     name = make_function(SLEEPER, Timeout=10)
     local_cloud.client("lambda").put_function_concurrency(
         FunctionName=name, ReservedConcurrentExecutions=1
     )
-    busy = threading.Thread(target=invoke, args=(local_cloud, name, {"sleep": 1.5}))
-    busy.start()
-    time.sleep(0.5)
+    busy = start_busy(local_cloud, name, tmp_path / "started")
 
     with pytest.raises(ClientError) as raised:
         invoke(local_cloud, name)
@@ -92,14 +108,12 @@ def test_reserved_concurrency_of_zero_throttles_every_invocation(
 
 
 def test_the_overall_cap_throttles_across_functions(
-    start_local_cloud: StartLocalCloud, make_function: MakeFunction
+    start_local_cloud: StartLocalCloud, make_function: MakeFunction, tmp_path: Path
 ) -> None:
     cloud = start_local_cloud(max_concurrency=1)
     first = make_function(SLEEPER, cloud=cloud, Timeout=10)
     second = make_function(SLEEPER, cloud=cloud)
-    busy = threading.Thread(target=invoke, args=(cloud, first, {"sleep": 1.5}))
-    busy.start()
-    time.sleep(0.7)
+    busy = start_busy(cloud, first, tmp_path / "started")
 
     with pytest.raises(ClientError) as raised:
         invoke(cloud, second)

@@ -155,10 +155,8 @@ def watch(config: StackConfig, log: Callable[[str], None]) -> int:
     client = aws_client(config, "lambda")
     functions = _stack_resources(config, "AWS::Lambda::Function")
     layers = _stack_resources(config, "AWS::Lambda::LayerVersion")
-    log(f"watching {config.repo_dir / 'functions'} (Ctrl-C to stop)")
-    for _changes in watch_files(
-        config.template_path.parent / "functions", debounce=100, step=50
-    ):
+
+    def push_changes() -> None:
         started = time.monotonic()
         for artifact in builder.build(template):
             if not artifact.rebuilt:
@@ -175,6 +173,21 @@ def watch(config: StackConfig, log: Callable[[str], None]) -> int:
                 _update_layer(client, layer_arn, artifact.zip_path)
                 log(f"layer {artifact.logical_id} updated in "
                     f"{time.monotonic() - started:.2f} s")  # fmt: skip
+
+    watched = config.template_path.parent / "functions"
+    watching = False
+    # The first (possibly empty) yield comes once the file watcher is running:
+    # only then is "watching" true, and edits made before it (since the last
+    # deploy, or while the watcher started) are pushed right away.
+    for changes in watch_files(
+        watched, debounce=100, step=50, rust_timeout=200, yield_on_timeout=True
+    ):
+        if not watching:
+            watching = True
+            push_changes()
+            log(f"watching {watched} (Ctrl-C to stop)")
+        elif changes:
+            push_changes()
     return 0
 
 
