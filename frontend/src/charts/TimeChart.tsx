@@ -151,6 +151,12 @@ function buildOptions(o: BuildOptions): uPlot.Options {
   }
 }
 
+/** The x axis covers the chosen range (and any reading stamped a little ahead of it). */
+function showSpan(chart: uPlot, data: ChartData) {
+  const last = data.x[data.x.length - 1] ?? data.span[1]
+  chart.setScale('x', { min: data.span[0], max: Math.max(data.span[1], last) })
+}
+
 export function TimeChart({ title, unit, data, thresholds, height = 220, onDrawn }: Props) {
   const holder = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -179,6 +185,7 @@ export function TimeChart({ title, unit, data, thresholds, height = 220, onDrawn
       columns(data),
       element,
     )
+    showSpan(chart, data)
     plot.current = chart
     shown.current = data
     const observer = new ResizeObserver(() => {
@@ -198,7 +205,8 @@ export function TimeChart({ title, unit, data, thresholds, height = 220, onDrawn
   useEffect(() => {
     if (!plot.current || shown.current === data) return
     shown.current = data
-    plot.current.setData(columns(data), !zoomedRef.current)
+    plot.current.setData(columns(data), false)
+    if (!zoomedRef.current) showSpan(plot.current, data)
   }, [data])
 
   const zoom = (factor: number) => {
@@ -212,7 +220,7 @@ export function TimeChart({ title, unit, data, thresholds, height = 220, onDrawn
     setZoomed(true)
   }
   const reset = () => {
-    plot.current?.setData(columns(data), true)
+    if (plot.current) showSpan(plot.current, data)
     setZoomed(false)
   }
 

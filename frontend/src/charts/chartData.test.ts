@@ -51,6 +51,8 @@ describe('loadChartData', () => {
     server.handle((_request, response) => json(response, 200, readingsPage(3, null)))
     const data = await loadChartData(new ApiClient(server.baseUrl), 'drill-001', 'Temperature', rangeByKey('15m'), NOW)
     expect(data).toMatchObject({ kind: 'raw', y: [700, 701, 702], source: 'raw readings' })
+    // the chart spans the whole 15 minutes, not just the readings in it
+    expect(data.span).toEqual([NOW.getTime() / 1000 - 900, NOW.getTime() / 1000])
     const url = server.requests.at(-1)!.url
     expect(url.pathname).toBe('/dev/machines/drill-001/readings')
     expect(url.searchParams.get('limit')).toBe(String(MAX_POINTS))
@@ -81,13 +83,22 @@ describe('loadChartData', () => {
 
 describe('appendLive', () => {
   const range = rangeByKey('15m')
-  const base: ChartData = { kind: 'raw', x: [100, 200], y: [1, 2], min: [], max: [], source: 'raw readings' }
+  const base: ChartData = {
+    kind: 'raw',
+    x: [100, 200],
+    y: [1, 2],
+    min: [],
+    max: [],
+    source: 'raw readings',
+    span: [0, 200],
+  }
 
   it('appends newer live points and drops points older than the range', () => {
     const now = 200_000 + range.ms - 50_000
     const next = appendLive(base, [{ t: 300_000, v: 3 }, { t: 150_000, v: 9 }], range, now)
     expect(next.x).toEqual([200, 300])
     expect(next.y).toEqual([2, 3])
+    expect(next.span).toEqual([(now - range.ms) / 1000, now / 1000])
   })
 
   it('leaves bucketed series alone', () => {

@@ -43,16 +43,20 @@ export interface ChartData {
   max: number[]
   /** For people: "raw readings" or "5m buckets (rollups_minute)". */
   source: string
+  /** The time window shown, in seconds [from, to]: the whole chosen range, even
+   * where it holds no readings (one reading alone would otherwise span years). */
+  span: [number, number]
 }
 
-export function fromReadings(page: ReadingsPage): ChartData {
+export function fromReadings(page: ReadingsPage, span: [number, number]): ChartData {
   const x = page.readings.map((r) => Date.parse(r.ts) / 1000)
   const y = page.readings.map((r) => r.value)
-  return { kind: 'raw', x, y, min: [], max: [], source: 'raw readings' }
+  return { kind: 'raw', x, y, min: [], max: [], source: 'raw readings', span }
 }
 
-export function fromSeries(series: Series): ChartData {
+export function fromSeries(series: Series, span: [number, number]): ChartData {
   return {
+    span,
     kind: 'series',
     x: series.points.map((p) => Date.parse(p.ts) / 1000),
     y: series.points.map((p) => p.avg),
@@ -70,11 +74,12 @@ export async function loadChartData(
   now: Date,
 ): Promise<ChartData> {
   const from = new Date(now.getTime() - range.ms)
+  const span: [number, number] = [from.getTime() / 1000, now.getTime() / 1000]
   if (range.ms <= RAW_RANGE_LIMIT_MS) {
     const page = await api.readings(machineId, { parameter, from, to: now, limit: MAX_POINTS })
-    if (page.next_token === null) return fromReadings(page)
+    if (page.next_token === null) return fromReadings(page, span)
   }
-  return fromSeries(await api.series(machineId, { parameter, from, to: now, interval: 'auto' }))
+  return fromSeries(await api.series(machineId, { parameter, from, to: now, interval: 'auto' }), span)
 }
 
 /** Appends live values to a raw chart, dropping what fell out of the range. */
@@ -94,7 +99,8 @@ export function appendLive(
   const x = [...data.x.slice(start), ...fresh.map((p) => p.t / 1000)]
   const y = [...data.y.slice(start), ...fresh.map((p) => p.v)]
   const excess = Math.max(0, x.length - MAX_POINTS)
-  return { ...data, x: x.slice(excess), y: y.slice(excess) }
+  const span: [number, number] = [horizon, Math.max(nowMs / 1000, x[x.length - 1]!)]
+  return { ...data, x: x.slice(excess), y: y.slice(excess), span }
 }
 
 export interface Threshold {
