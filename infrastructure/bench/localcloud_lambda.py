@@ -9,6 +9,12 @@ start --port 0`), then measures from this process (and from caller processes):
 - throughput of 8 concurrent callers (8 processes) against 1 (target 2x),
   alternating the two for a few rounds and comparing the medians.
 
+It also splits the CPU time of one warm call between the caller (boto3), the
+local cloud's process and the function's worker. With a no-op function a single
+caller keeps about one core busy, so on N cores no number of callers can exceed
+N x (single-caller wall time) / (CPU per call): the ceiling is printed beside
+the 8-caller figure.
+
 Run: `.venv/bin/python infrastructure/bench/localcloud_lambda.py [--invokes N]`.
 Figures vary with the machine's load; run it on an otherwise idle machine.
 """
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +131,30 @@ def warm_latencies(endpoint_url: str, name: str, count: int) -> list[float]:
     return latencies
 
 
+def cpu_split(
+    endpoint_url: str, name: str, cloud_pid: int, count: int = 1000
+) -> dict[str, float]:
+    """CPU milliseconds per warm call: caller, local cloud process, workers;
+    and the wall milliseconds per call of this single caller."""
+
+    def cpu(processes: list[psutil.Process]) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+    lam = client(endpoint_url)
+    for _ in range(50):
+        lam.invoke(FunctionName=name)["Payload"].read()
+    cloud = psutil.Process(cloud_pid)
+    workers = cloud.children(recursive=True)
+    before = (sum(os.times()[:2]), cpu([cloud]), cpu(workers), time.perf_counter())
+    for _ in range(count):
+        lam.invoke(FunctionName=name)["Payload"].read()
+    after = (sum(os.times()[:2]), cpu([cloud]), cpu(workers), time.perf_counter())
+    caller, server, worker, wall = (
+        (b - a) * 1000 / count for a, b in zip(before, after, strict=True)
+    )
+    return {"caller": caller, "cloud": server, "worker": worker, "wall": wall}
+
+
 def cold_starts(endpoint_url: str, role: str, count: int) -> list[float]:
     lam = client(endpoint_url)
     results = []
@@ -196,6 +227,7 @@ def main() -> int:
         name = create_function(endpoint_url, role_arn, NOOP)
 
         warm = warm_latencies(endpoint_url, name, args.invokes)
+        split = cpu_split(endpoint_url, name, process.pid)
         cold = cold_starts(endpoint_url, role_arn, args.cold)
         # Alternate the two so that a change in the machine's other load hits
         # both alike; the medians are compared.
@@ -245,6 +277,17 @@ def main() -> int:
     print(f"{'measure':<22} {'value':>16}  {'target':<10} ok")
     for label, value, target, ok in rows:
         print(f"{label:<22} {value:>16}  {target:<10} {'yes' if ok else 'NO'}")
+    per_call = split["caller"] + split["cloud"] + split["worker"]
+    cores = os.cpu_count() or 1
+    ceiling = cores * split["wall"] / per_call
+    print(
+        f"\nCPU per warm call: caller (boto3) {split['caller']:.2f} ms, local cloud "
+        f"{split['cloud']:.2f} ms, worker {split['worker']:.2f} ms; total "
+        f"{per_call:.2f} ms against {split['wall']:.2f} ms of wall time.\n"
+        f"On {cores} cores, callers on this machine can reach at most "
+        f"{ceiling:.2f}x one caller (cores x wall / CPU per call); measured "
+        f"{eight / single:.2f}x."
+    )
     return 0
 
 
