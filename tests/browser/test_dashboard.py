@@ -140,6 +140,7 @@ def test_a_critical_reading_shows_the_red_alert_box_without_a_reload(
     box_item.get_by_role("link", name=machine_id).click()
     expect(page).to_have_url(re.compile(f"#/machines/{machine_id}$"))
     expect(page.locator("figure.chart canvas").first).to_be_visible(timeout=15_000)
+    expect(page.locator('figure.chart[aria-busy="true"]')).to_have_count(0)
     page.screenshot(path=artifacts_dir / "machine-detail.png", full_page=True)
 
     broker.publish(
