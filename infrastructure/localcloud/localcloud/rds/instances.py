@@ -347,8 +347,18 @@ class RdsService:
                 requested,
             )
         last = server.remembered().get("port")
-        if isinstance(last, int) and port_is_free(last):
-            return last
+        if isinstance(last, int):
+            if port_is_free(last):
+                return last
+            port = free_port()
+            logger.warning(
+                "DB instance %s listened on port %d before, which another process "
+                "holds now; it listens on %d (DescribeDBInstances reports it)",
+                identifier,
+                last,
+                port,
+            )
+            return port
         return free_port()
 
     def _warn_engine(self, database: Any) -> None:
