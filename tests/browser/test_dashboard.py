@@ -150,6 +150,40 @@ def test_a_critical_reading_shows_the_red_alert_box_without_a_reload(
     expect(box_item).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
 
 
+def test_a_machine_seen_live_before_it_is_stored_gets_its_charts_once_stored(
+    page: Page, deployed_stack: DeployedStack, broker: Broker
+) -> None:
+    lam = deployed_stack.client("lambda")
+    ingest = deployed_stack.output("IngestFunctionName")
+    mapping = lam.list_event_source_mappings(FunctionName=ingest)[
+        "EventSourceMappings"
+    ][0]["UUID"]
+    machine_id = new_drill()
+    open_overview(page, deployed_stack)
+    lam.update_event_source_mapping(UUID=mapping, Enabled=False)
+    try:
+        # Ingestion is paused: the reading reaches the page over MQTT only.
+        broker.publish(
+            f"machine/{machine_id}/Temperature",
+            reading(machine_id, "Temperature", 1234.5, "°C"),
+        )
+        box_item = page.locator(
+            f'[data-testid="critical-alert-box"] li[data-machine-id="{machine_id}"]'
+        )
+        box_item.get_by_role("link", name=machine_id).click(timeout=LIVE_TIMEOUT_MS)
+        expect(
+            page.get_by_text(
+                f"Waiting for the first stored readings of {machine_id}"
+            ).first
+        ).to_be_visible()
+    finally:
+        lam.update_event_source_mapping(UUID=mapping, Enabled=True)
+
+    temperature = page.locator("figure.chart", has_text="Temperature")
+    expect(temperature.locator("canvas")).to_be_visible(timeout=30_000)
+    expect(temperature).to_have_attribute("data-points", "1")
+
+
 def test_an_acknowledged_alert_stays_listed_until_it_clears(
     page: Page, deployed_stack: DeployedStack, broker: Broker, artifacts_dir: Path
 ) -> None:

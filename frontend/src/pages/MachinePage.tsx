@@ -159,6 +159,10 @@ function useRangeTiming(rangeKey: string, names: string[]) {
   return { ready, drawn }
 }
 
+/** How long a chart waits for a machine's first readings to be stored. */
+const NOT_STORED_RETRY_MS = 2000
+const NOT_STORED_RETRIES = 30
+
 interface ChartProps {
   machineId: string
   parameter: string
@@ -173,14 +177,38 @@ function ParameterChart({ machineId, parameter, info, range, onDrawn }: ChartPro
   const [error, setError] = useState<string | null>(null)
   const thresholds = useMemo(() => thresholdsOf(info), [info])
 
+  const [waiting, setWaiting] = useState(false)
+
   useEffect(() => {
     let cancelled = false
+    let retry: number | undefined
+    let attempts = 0
     setError(null)
-    loadChartData(api, machineId, parameter, range, new Date())
-      .then((data) => !cancelled && setLoaded({ range: range.key, data }))
-      .catch((e: unknown) => !cancelled && setError(e instanceof Error ? e.message : String(e)))
+    const load = () => {
+      loadChartData(api, machineId, parameter, range, new Date())
+        .then((data) => {
+          if (cancelled) return
+          setWaiting(false)
+          setLoaded({ range: range.key, data })
+        })
+        .catch((e: unknown) => {
+          if (cancelled) return
+          // A machine seen live over MQTT can be a moment ahead of ingestion:
+          // the API knows it once its first readings are stored.
+          if (e instanceof ApiError && e.status === 404 && attempts < NOT_STORED_RETRIES) {
+            attempts += 1
+            setWaiting(true)
+            retry = window.setTimeout(load, NOT_STORED_RETRY_MS)
+            return
+          }
+          setWaiting(false)
+          setError(e instanceof Error ? e.message : String(e))
+        })
+    }
+    load()
     return () => {
       cancelled = true
+      window.clearTimeout(retry)
     }
   }, [api, machineId, parameter, range])
 
@@ -216,7 +244,9 @@ function ParameterChart({ machineId, parameter, info, range, onDrawn }: ChartPro
     return (
       <figure className="chart" aria-busy="true">
         <figcaption className="chart-title">{title}</figcaption>
-        <p className="chart-empty">Loading {range.label}…</p>
+        <p className="chart-empty">
+          {waiting ? `Waiting for the first stored readings of ${machineId}…` : `Loading ${range.label}…`}
+        </p>
       </figure>
     )
   }
