@@ -82,15 +82,19 @@ def _source_files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def inputs_hash(source: Path, runtime: str, architecture: str) -> str:
-    digest = hashlib.sha256(f"{runtime}|{architecture}|v1".encode())
+def inputs_hash(
+    source: Path, runtime: str, architecture: str, no_deps: bool = False
+) -> str:
+    digest = hashlib.sha256(f"{runtime}|{architecture}|{no_deps}|v1".encode())
     for path in _source_files(source):
         digest.update(str(path.relative_to(source)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def _pip_install(requirements: Path, target: Path, runtime: str, arch: str) -> None:
+def _pip_install(
+    requirements: Path, target: Path, runtime: str, arch: str, no_deps: bool = False
+) -> None:
     version = runtime.removeprefix("python")
     command = [
         sys.executable, "-m", "pip", "install", "--quiet",
@@ -101,6 +105,8 @@ def _pip_install(requirements: Path, target: Path, runtime: str, arch: str) -> N
     ]  # fmt: skip
     for platform in _PLATFORMS[arch]:
         command += ["--platform", platform]
+    if no_deps:
+        command.append("--no-deps")
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise DeployError(
@@ -128,7 +134,12 @@ def _add_tree(archive: zipfile.ZipFile, root: Path, prefix: str) -> None:
 
 
 def _dependencies_zip(
-    requirements: Path, prefix: str, runtime: str, arch: str, cache_dir: Path
+    requirements: Path,
+    prefix: str,
+    runtime: str,
+    arch: str,
+    cache_dir: Path,
+    no_deps: bool = False,
 ) -> Path | None:
     """A zip of the installed requirements, cached by what determines it.
 
@@ -138,7 +149,7 @@ def _dependencies_zip(
     if not _has_requirements(requirements):
         return None
     key = hashlib.sha256(
-        f"{runtime}|{arch}|{prefix}|".encode() + requirements.read_bytes()
+        f"{runtime}|{arch}|{prefix}|{no_deps}|".encode() + requirements.read_bytes()
     ).hexdigest()[:16]
     cached = cache_dir / f"deps-{key}.zip"
     if cached.exists():
@@ -146,7 +157,7 @@ def _dependencies_zip(
     logger.info("installing %s for %s (%s)", requirements, runtime, arch)
     install_dir = cache_dir / f"deps-{key}"
     shutil.rmtree(install_dir, ignore_errors=True)
-    _pip_install(requirements, install_dir, runtime, arch)
+    _pip_install(requirements, install_dir, runtime, arch, no_deps)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
@@ -188,19 +199,32 @@ class Builder:
                 )
                 arches = props.get("CompatibleArchitectures")
             arch = (arches or ["x86_64"])[0]
+            # Metadata PipNoDeps: install requirements.txt without their own
+            # dependencies (the API needs chalice's runtime module, not the
+            # packaging tools its command line pulls in). `sam build` ignores it
+            # and packages the full tree, which works too, only larger.
+            no_deps = resource.get("Metadata", {}).get("PipNoDeps") is True
             artifacts.append(
-                self._build_one(logical_id, kind, self.repo_dir / uri, runtime, arch)
+                self._build_one(
+                    logical_id, kind, self.repo_dir / uri, runtime, arch, no_deps
+                )
             )
         return artifacts
 
     def _build_one(
-        self, logical_id: str, kind: str, source: Path, runtime: str, arch: str
+        self,
+        logical_id: str,
+        kind: str,
+        source: Path,
+        runtime: str,
+        arch: str,
+        no_deps: bool = False,
     ) -> Artifact:
         if not source.is_dir():
             raise DeployError(f"{logical_id}: code folder {source} does not exist")
         if arch not in _PLATFORMS:
             raise DeployError(f"{logical_id}: architecture {arch} is not x86_64/arm64")
-        digest = inputs_hash(source, runtime, arch)
+        digest = inputs_hash(source, runtime, arch, no_deps)
         zip_path = self.build_dir / f"{logical_id}.zip"
         stamp = self.build_dir / f"{logical_id}.inputs"
         if zip_path.exists() and stamp.exists() and stamp.read_text() == digest:
@@ -213,7 +237,12 @@ class Builder:
         # /opt/python on sys.path. A function's code sits at the zip's root.
         prefix = "python/" if kind == "layer" else ""
         deps = _dependencies_zip(
-            source / "requirements.txt", prefix, runtime, arch, self.build_dir / "deps"
+            source / "requirements.txt",
+            prefix,
+            runtime,
+            arch,
+            self.build_dir / "deps",
+            no_deps,
         )
         tmp = zip_path.with_suffix(f".{os.getpid()}.tmp")  # builders may overlap
         if deps is None:
