@@ -97,8 +97,6 @@ class Stack:
 
     def deploy(self, command: str = "up", timeout: float = 600) -> float:
         """Run `python -m deploy <command>`; returns its wall time in seconds."""
-        if self.env.get("DASHBOARD") != "0":
-            self._keep_node_modules()
         started = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "deploy", command],
@@ -118,23 +116,6 @@ class Stack:
         if command == "up":
             self._load_outputs()
         return elapsed
-
-    def _keep_node_modules(self) -> None:
-        """Tell the deploy that frontend/node_modules matches the lock file.
-
-        A fresh state folder has no record of an `npm ci`, so the deploy would
-        run it, which deletes and reinstalls node_modules under whoever else uses
-        the working tree. The record is the deploy's own hash of the lock files.
-        """
-        from deploy import frontend  # the deploy package, installed in the venv
-
-        frontend_dir = REPO_DIR / "frontend"
-        if not (frontend_dir / "node_modules").exists():
-            return
-        build_dir = self.state_dir / "build"
-        build_dir.mkdir(parents=True, exist_ok=True)
-        lock_files = [frontend_dir / "package-lock.json", frontend_dir / "package.json"]
-        (build_dir / "npm-ci.inputs").write_text(frontend._hash(lock_files))
 
     def close(self) -> None:
         """Stop everything this stack started and delete its state folder."""

@@ -22,6 +22,9 @@ _SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json",
             "vite.config.ts", "tsconfig.json", "tsconfig.app.json")  # fmt: skip
 
 
+NPM_CI_STAMP = Path("node_modules") / ".orchestralink-npm-ci"
+
+
 def _hash(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for root in paths:
@@ -53,10 +56,11 @@ def build_dashboard(frontend_dir: Path, stamp_dir: Path, log: Any) -> Path | Non
     lock_hash = _hash(
         [frontend_dir / "package-lock.json", frontend_dir / "package.json"]
     )
-    lock_stamp = stamp_dir / "npm-ci.inputs"
-    if not (frontend_dir / "node_modules").exists() or (
-        not lock_stamp.exists() or lock_stamp.read_text() != lock_hash
-    ):
+    # The record of the last `npm ci` lives in the folder it describes, so every
+    # state folder (tests, benchmarks) shares it: a new one does not reinstall
+    # the packages under whoever else is using them.
+    lock_stamp = frontend_dir / NPM_CI_STAMP
+    if not lock_stamp.exists() or lock_stamp.read_text() != lock_hash:
         log("installing the dashboard's packages (npm ci)")
         _run([npm, "ci", "--no-audit", "--no-fund"], frontend_dir)
         lock_stamp.write_text(lock_hash)
