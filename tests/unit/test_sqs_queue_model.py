@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from localcloud.sqs import FastQueue, install_queue_model, uninstall_queue_model
+from localcloud.sqs.queue_model import new_receipt_handle
 
 pytestmark = pytest.mark.unit
 
@@ -325,3 +326,10 @@ def test_queues_made_before_the_model_was_installed_keep_working(sqs: Any) -> No
     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     assert _counts(sqs, url) == (0, 0, 0)
+
+
+def test_receipt_handles_never_read_as_command_line_options() -> None:
+    handles = {new_receipt_handle() for _ in range(2000)}
+
+    assert len(handles) == 2000
+    assert all(handle[0].isalpha() for handle in handles)

@@ -70,8 +70,9 @@ def now_ms() -> float:
 
 def new_receipt_handle() -> str:
     """An opaque, unguessable handle (moto builds 185 random letters one by one,
-    which costs more than the rest of a receive)."""
-    return base64.urlsafe_b64encode(os.urandom(48)).decode("ascii")
+    which costs more than the rest of a receive). It starts with letters, like
+    SQS's: a handle starting with "-" reads as an option to the AWS CLI."""
+    return "AQEB" + base64.urlsafe_b64encode(os.urandom(48)).decode("ascii")
 
 
 class FastQueue(StockQueue):  # type: ignore[misc]
