@@ -26,7 +26,6 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,8 +37,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from benchsuite import pagetiming
 from benchsuite.bundle import Bundle
 from benchsuite.functions import HttpClient, percentile
-from benchsuite.livelatency import LIVE_MS, measure_live_latency
-from benchsuite.stack import REPO_DIR, BenchError, Stack
+from benchsuite.livelatency import LIVE_MS, measure_live_latency, open_live_overview
+from benchsuite.stack import BenchError, Stack
 from orchestralink.catalog import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -261,29 +260,9 @@ def load_month(stack: Stack, machine: tuple[str, str] = CHART_MACHINE) -> int:
 def start_fleet(stack: Stack, machines: int) -> subprocess.Popen[bytes]:
     """The simulator in real-time mode: every machine reads every parameter
     once a second, as `make deploy-local` runs it, but with `machines`."""
-    command = [
-        sys.executable,
-        "-m",
-        "simulator",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(stack.mqtt_port),
-        "--username",
-        "simulator",
-        "--machines",
-        str(machines),
-        "--rate",
-        "1",
-        "--seed",
-        "3",
-        "--log-level",
-        "WARNING",
-        "--progress-interval",
-        "0",
-    ]
-    env = dict(os.environ, MQTT_PASSWORD=stack.passwords["simulator"])
-    return subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL)
+    return stack.simulator(
+        machines, 3, "--rate", "1", "--progress-interval", "0", quiet=True
+    )
 
 
 def wait_for_fleet(stack: Stack, machines: int, timeout: float = 90) -> None:
@@ -374,12 +353,7 @@ def measure_responsiveness(
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         page = context.new_page()
-        page.goto(url + "/")
-        page.wait_for_function(
-            f"() => document.querySelectorAll('article.card').length >= {machines}",
-            timeout=30_000,
-        )
-        page.wait_for_selector('[data-testid="link-indicator"][data-mode="mqtt"]')
+        open_live_overview(page, url, machines)
         page.evaluate(pagetiming.RESPONSIVENESS_PROBE)
         page.get_by_label("Status").focus()
         began_at = datetime.now(UTC)

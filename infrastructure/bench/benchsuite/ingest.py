@@ -32,7 +32,7 @@ from psycopg import Connection, sql
 from benchsuite.accounting import Accounting, account_table, sent_from_summary
 from benchsuite.baseline import create_table
 from benchsuite.cpu import CpuMeter, CpuSample, Profile, start_py_spy, summarise_profile
-from benchsuite.stack import REPO_DIR, BenchError, Stack
+from benchsuite.stack import BenchError, Stack
 
 logger = logging.getLogger(__name__)
 
@@ -84,35 +84,16 @@ def run_simulator(
     seed: int = 7,
 ) -> subprocess.Popen[bytes]:
     """Start the simulator's load mode as its own process (as `make` would)."""
-    command = [
-        sys.executable,
-        "-m",
-        "simulator",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(stack.mqtt_port),
-        "--username",
-        "simulator",
-        "--machines",
-        str(machines),
-        "--seed",
-        str(seed),
-        "--load",
-        str(count or 100_000_000),
-        "--summary-file",
-        str(summary_path),
-        "--log-level",
-        "WARNING",
-        "--drain-timeout",
-        "120",
-    ]
+    options = [
+        "--load", str(count or 100_000_000),
+        "--summary-file", str(summary_path),
+        "--drain-timeout", "120",
+    ]  # fmt: skip
     if duration:
-        command += ["--duration", f"{duration:g}"]
+        options += ["--duration", f"{duration:g}"]
     if batch:
-        command.append("--batch")
-    env = dict(os.environ, MQTT_PASSWORD=stack.passwords["simulator"])
-    return subprocess.Popen(command, cwd=REPO_DIR, env=env)
+        options.append("--batch")
+    return stack.simulator(machines, seed, *options)
 
 
 def wait_stored(

@@ -89,6 +89,16 @@ class Publisher:
         self.client.loop_stop()
 
 
+def open_live_overview(page: Page, url: str, machines: int) -> None:
+    """The overview, once every machine has its card and data arrives over MQTT."""
+    page.goto(url + "/")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('article.card').length >= {machines}",
+        timeout=30_000,
+    )
+    page.wait_for_selector('[data-testid="link-indicator"][data-mode="mqtt"]')
+
+
 def measure_live_latency(
     browser: Browser, stack: Stack, url: str, machines: int, publishes: int
 ) -> dict[str, Any]:
@@ -100,12 +110,7 @@ def measure_live_latency(
     samples = []
     try:
         page = context.new_page()
-        page.goto(url + "/")
-        page.wait_for_function(
-            f"() => document.querySelectorAll('article.card').length >= {machines}",
-            timeout=30_000,
-        )
-        page.wait_for_selector('[data-testid="link-indicator"][data-mode="mqtt"]')
+        open_live_overview(page, url, machines)
         page.evaluate(pagetiming.LIVE_WATCHER)
         for i in range(publishes):
             machine_id = f"drill-bench{uuid.uuid4().hex[:8]}"

@@ -117,6 +117,27 @@ class Stack:
             self._load_outputs()
         return elapsed
 
+    def simulator(
+        self, machines: int, seed: int, *options: str, quiet: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """The simulator as its own process (as `make deploy-local` starts it),
+        publishing as the `simulator` user to this stack's broker."""
+        command = [
+            sys.executable, "-m", "simulator",
+            "--host", "127.0.0.1", "--port", str(self.mqtt_port),
+            "--username", "simulator",
+            "--machines", str(machines), "--seed", str(seed),
+            "--log-level", "WARNING",
+            *options,
+        ]  # fmt: skip
+        env = dict(os.environ, MQTT_PASSWORD=self.passwords["simulator"])
+        return subprocess.Popen(
+            command,
+            cwd=REPO_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL if quiet else None,
+        )
+
     def close(self) -> None:
         """Stop everything this stack started and delete its state folder."""
         subprocess.run(
