@@ -176,7 +176,17 @@ def test_a_function_error_returns_the_whole_batch_for_another_try(
     seen = sorted(record for batch in setup.batches() for record in batch)
     described = setup.lam.get_event_source_mapping(UUID=mapping)
 
-    assert seen == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]
+    counts: dict[str, list[int]] = {}
+    for body, count in seen:
+        counts.setdefault(body, []).append(count)
+    # Failed at its first delivery, then delivered again as the same batch. On
+    # an idle machine that is receive 2; on a loaded one the 2 s visibility
+    # timeout can lapse during the first (cold) invocation, which spends a
+    # receive, as SQS would.
+    assert sorted(counts) == ["a", "b"]
+    assert counts["a"] == counts["b"]
+    assert counts["a"][0] == 1
+    assert len(counts["a"]) == 2
     assert setup.counts(setup.dlq_url) == (0, 0)
     assert described["LastProcessingResult"] == "OK"
 
