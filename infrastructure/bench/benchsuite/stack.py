@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 import psycopg
 from botocore.config import Config
 
@@ -140,14 +141,28 @@ class Stack:
 
     def close(self) -> None:
         """Stop everything this stack started and delete its state folder."""
-        subprocess.run(
-            [sys.executable, "-m", "deploy", "down"],
-            cwd=REPO_DIR,
-            env=self.env,
-            capture_output=True,
-            timeout=180,
-            check=False,
-        )
+        pid_file = self.state_dir / "supervisord.pid"
+        pid = int(pid_file.read_text()) if pid_file.exists() else None
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "deploy", "down"],
+                cwd=REPO_DIR,
+                env=self.env,
+                capture_output=True,
+                timeout=180,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            logger.warning("`deploy down` took over 180 s; stopping supervisord")
+        if pid is not None and psutil.pid_exists(pid):
+            # A stop that failed or timed out (a large database shuts down
+            # slowly) must not leave the stack running without its folder.
+            supervisord = psutil.Process(pid)
+            supervisord.terminate()
+            try:
+                supervisord.wait(60)
+            except psutil.TimeoutExpired:
+                supervisord.kill()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def _load_outputs(self) -> None:
