@@ -292,19 +292,34 @@ def test_a_cloudformation_stack_creates_an_instance_ready_to_use(
     assert answer == (1,)
 
 
+def _instance_left_by_a_stopped_cloud(
+    state_dir: Path, identifier: str, *statements: str
+) -> Any:
+    """Create an instance in a local cloud, run `statements` in it, stop the
+    cloud; returns the instance as DescribeDBInstances reported it."""
+    cloud = RunningCloud(state_dir)
+    cloud.start()
+    try:
+        rds = cloud.client("rds")
+        _create(rds, identifier)
+        described, _ = _wait_for(rds, identifier, "available")
+        if statements:
+            with _connect(described["Endpoint"]) as connection:
+                for statement in statements:
+                    connection.execute(statement)
+    finally:
+        cloud.stop()
+    return described
+
+
 def test_data_survives_a_restart_of_the_local_cloud(tmp_path: Path) -> None:
     identifier = _identifier()
-    first = RunningCloud(tmp_path / "state")
-    first.start()
-    try:
-        rds = first.client("rds")
-        _create(rds, identifier)
-        before, _ = _wait_for(rds, identifier, "available")
-        with _connect(before["Endpoint"]) as connection:
-            connection.execute("CREATE TABLE readings (value int)")
-            connection.execute("INSERT INTO readings VALUES (7)")
-    finally:
-        first.stop()
+    before = _instance_left_by_a_stopped_cloud(
+        tmp_path / "state",
+        identifier,
+        "CREATE TABLE readings (value int)",
+        "INSERT INTO readings VALUES (7)",
+    )
     with pytest.raises(psycopg.OperationalError):
         _connect(before["Endpoint"])
 
@@ -338,18 +353,13 @@ def test_a_port_taken_while_the_cloud_was_down_is_replaced_and_logged(
     tmp_path: Path,
 ) -> None:
     identifier = _identifier()
-    first = RunningCloud(tmp_path / "state")
-    first.start()
-    try:
-        rds = first.client("rds")
-        _create(rds, identifier)
-        before, _ = _wait_for(rds, identifier, "available")
-    finally:
-        first.stop()
+    before = _instance_left_by_a_stopped_cloud(tmp_path / "state", identifier)
     old_port = before["Endpoint"]["Port"]
 
     second = RunningCloud(tmp_path / "state")
     with socket.socket() as squatter:
+        # Past connections may leave the port in TIME_WAIT; a listener takes it.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", old_port))
         squatter.listen()
         second.start()
